@@ -1,0 +1,117 @@
+"""PeerHub: peer coaching and mutual mentoring, as a Flask + htmx site."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, g, has_request_context, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from peerhub import config as settings
+from peerhub.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, CLI commands, error pages."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(settings.from_environment(app.instance_path))
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    else:
+        app.config.from_mapping(test_config)
+    settings.check_production(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    if app.config["PEERHUB_PROXY_COUNT"]:
+        count = app.config["PEERHUB_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+
+    logging.getLogger("peerhub").setLevel(logging.INFO)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _init_templates(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from peerhub.web.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, os.pardir, "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    limiter.init_app(app)
+
+    from peerhub.accounts import models as _accounts  # noqa: F401 - register tables
+    from peerhub.notifications import models as _notifications  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from peerhub import demo
+    from peerhub.accounts import cli as accounts_cli
+    from peerhub.accounts import views as accounts
+    from peerhub.notifications import cli as mail_cli
+    from peerhub.notifications import views as notifications
+    from peerhub.web import errors, security, timefmt, views
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(notifications.bp)
+    app.register_blueprint(accounts_cli.bp)
+    app.register_blueprint(mail_cli.bp)
+    app.register_blueprint(demo.bp)
+    accounts.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
+    timefmt.init_app(app)
+
+    from peerhub.web.htmx import add_vary
+
+    app.after_request(add_vary)
+
+    if app.config.get("MAIL_DELIVER_INLINE", app.config["MAIL_SERVER"] is None and not app.testing):
+        _deliver_mail_inline(app)
+
+
+def _deliver_mail_inline(app: Flask) -> None:
+    """Development without a mail server: print queued mails right after each request."""
+    from peerhub.notifications.service import ConsoleTransport, send_pending
+
+    @app.teardown_request
+    def _print_outbox(exc: BaseException | None) -> None:
+        if exc is None and request.method == "POST" and not g.get("_outbox_printed"):
+            g._outbox_printed = True
+            try:
+                send_pending(ConsoleTransport())
+            except Exception:  # a broken outbox must not break the page that queued mail
+                logging.getLogger("peerhub.mail").exception("printing the outbox failed")
+                db.session.rollback()
+
+
+def _init_templates(app: Flask) -> None:
+    from flask_babel import get_locale
+    from flask_login import current_user
+
+    from peerhub.notifications.service import notification_text, unread_count
+    from peerhub.web.timefmt import zone_name
+
+    app.jinja_env.globals["notification_text"] = notification_text
+
+    @app.context_processor
+    def _layout_context() -> dict[str, Any]:
+        if not has_request_context():  # mails rendered by CLI commands
+            return {}
+
+        def unread() -> int:
+            return unread_count(current_user.id) if current_user.is_authenticated else 0
+
+        return {
+            "current_locale": str(get_locale()),
+            "languages": (("de", "Deutsch"), ("en", "English")),
+            "zone_name": zone_name,
+            "unread_notifications": unread,
+        }

@@ -1,0 +1,1 @@
+"""Accounts: sign-up, e-mail verification, login, password reset, settings."""

@@ -1,0 +1,361 @@
+"""Sign-up, verification, login/logout, password reset and account settings."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from peerhub.accounts import service
+from peerhub.accounts.forms import (
+    ChangeEmailForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    PreferencesForm,
+    ResetPasswordForm,
+    SignUpForm,
+)
+from peerhub.errors import DomainError, Invalid, NotAllowed
+from peerhub.extensions import limiter, utcnow
+from peerhub.web.htmx import redirect_after_post, render
+from peerhub.web.i18n import select_locale, select_timezone
+from peerhub.web.security import safe_next
+from peerhub.web.seclog import security_event
+
+bp = Blueprint("accounts", __name__)
+
+
+def _limit(setting: str):
+    return lambda: current_app.config[setting]
+
+
+def _account_key() -> str:
+    return "account:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _form_error(form, error: DomainError) -> None:
+    """Attach a service error to its field, or to the form as a whole."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def _login(user, remember: bool) -> None:
+    """Start a fresh session for `user` (no fixation: the old session is dropped)."""
+    session.clear()
+    login_user(user, remember=remember, duration=current_app.config["REMEMBER_COOKIE_DURATION"])
+    session["auth_at"] = utcnow().timestamp()
+
+
+# --- sign-up and verification -------------------------------------------------
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(_limit("SIGNUP_LIMIT"), methods=["POST"])
+def signup():
+    """Sign-up form; the answer is the same whether or not the address is taken."""
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    form = SignUpForm()
+    if request.method == "GET":
+        form.language.data = select_locale()
+        form.timezone.data = select_timezone()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = service.sign_up(
+                service.SignUp(
+                    email=form.email.data,
+                    display_name=form.display_name.data,
+                    password=form.password.data,
+                    language=form.language.data,
+                    timezone=form.timezone.data,
+                    consent=form.consent.data,
+                )
+            )
+        except Invalid as error:
+            _form_error(form, error)
+        else:
+            security_event("signup", actor=user.id if user else None)
+            session["lang"] = form.language.data
+            return redirect_after_post(url_for("accounts.check_inbox"))
+    if form.is_submitted():
+        status = 422
+    return render("accounts/signup.html", None, status=status, form=form)
+
+
+@bp.get("/signup/check-inbox")
+def check_inbox():
+    """Tells the newcomer to follow the link in the mail we sent."""
+    return render("accounts/check_inbox.html", None)
+
+
+@bp.get("/verify/<token>")
+def verify_email(token: str):
+    """Confirm an address from the mailed link; a used or expired link answers 400."""
+    try:
+        user = service.verify_email(token)
+    except Invalid as error:
+        return render(
+            "accounts/link_problem.html", None, status=400, message=error.message
+        )
+    security_event("email_verified", actor=user.id)
+    flash(_("Thank you, your e-mail address is confirmed. You can log in now."), "success")
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    return redirect(url_for("accounts.login"))
+
+
+# --- login and logout -----------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_limit("LOGIN_LIMIT_PER_ADDRESS"), methods=["POST"])
+@limiter.limit(_limit("LOGIN_LIMIT_PER_ACCOUNT"), methods=["POST"], key_func=_account_key)
+def login():
+    """Log in; wrong address and wrong password get the same message and status."""
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = service.authenticate(form.email.data, form.password.data)
+        except (Invalid, NotAllowed) as error:
+            security_event("login_failed", target=type(error).__name__)
+            form.form_errors.append(error.message)
+            status = error.status if isinstance(error, NotAllowed) else 422
+        else:
+            service.record_login(user, form.password.data)
+            _login(user, remember=form.remember.data)
+            security_event("login", actor=user.id)
+            flash(_("Welcome back, %(name)s.", name=user.display_name), "success")
+            return redirect_after_post(safe_next(form.next.data, url_for("web.home")))
+    elif form.is_submitted():
+        status = 422
+    return render("accounts/login.html", None, status=status, form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Log out everywhere: every session and remember cookie of the member ends."""
+    user_id = current_user.id
+    service.end_all_sessions(current_user._get_current_object())
+    logout_user()
+    session.clear()
+    security_event("logout", actor=user_id)
+    flash(_("You are logged out."), "success")
+    return redirect_after_post(url_for("web.home"))
+
+
+# --- password reset ---------------------------------------------------------------
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_limit("RESET_LIMIT"), methods=["POST"])
+def forgot_password():
+    """Ask for a reset link; the same answer whether or not the address exists."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        service.request_password_reset(form.email.data)
+        security_event("reset_requested")
+        flash(
+            _(
+                "If an account uses this address, we have sent it a link to reset the "
+                "password. The link works once, for one hour."
+            ),
+            "info",
+        )
+        return redirect_after_post(url_for("accounts.login"))
+    status = 422 if form.is_submitted() else 200
+    return render("accounts/forgot_password.html", None, status=status, form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_limit("RESET_LIMIT"), methods=["POST"])
+def reset_password(token: str):
+    """Choose a new password from a mailed link; does not log in."""
+    try:
+        service.user_for_reset(token)
+    except Invalid as error:
+        return render("accounts/link_problem.html", None, status=400, message=error.message)
+    form = ResetPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = service.reset_password(token, form.password.data)
+        except Invalid as error:
+            if error.field is None:
+                return render(
+                    "accounts/link_problem.html", None, status=400, message=error.message
+                )
+            _form_error(form, error)
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            session.clear()
+            security_event("password_reset", actor=user.id)
+            flash(_("Your password is changed. Please log in with the new one."), "success")
+            return redirect_after_post(url_for("accounts.login"))
+    if form.is_submitted():
+        status = 422
+    return render("accounts/reset_password.html", None, status=status, form=form)
+
+
+# --- settings ---------------------------------------------------------------------
+
+
+def _settings_context(**forms):
+    preferences = forms.get("preferences") or PreferencesForm(
+        formdata=None, language=current_user.language, timezone=current_user.timezone
+    )
+    return {
+        "preferences": preferences,
+        "password_form": forms.get("password_form") or ChangePasswordForm(formdata=None),
+        "email_form": forms.get("email_form") or ChangeEmailForm(formdata=None),
+        "saved": forms.get("saved"),
+    }
+
+
+@bp.get("/settings")
+@login_required
+def settings():
+    """The member's account settings: language and zone, password, e-mail address."""
+    return render("accounts/settings.html", None, **_settings_context())
+
+
+@bp.post("/settings/preferences")
+@login_required
+def save_preferences():
+    """Save language and time zone; answers the form component for htmx."""
+    form = PreferencesForm()
+    if form.validate_on_submit():
+        try:
+            service.update_preferences(current_user, form.language.data, form.timezone.data)
+        except Invalid as error:
+            _form_error(form, error)
+        else:
+            session["lang"] = current_user.language
+            flash(_("Your settings are saved."), "success")
+            return redirect_after_post(url_for("accounts.settings"))
+    return render(
+        "accounts/settings.html",
+        "accounts/_preferences_form.html",
+        status=422,
+        **_settings_context(preferences=form),
+    )
+
+
+@bp.post("/settings/password")
+@login_required
+def change_password():
+    """Change the password (asks the current one); other sessions end, this one goes on."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.change_password(
+                current_user._get_current_object(), form.current_password.data, form.password.data
+            )
+        except Invalid as error:
+            _form_error(form, error)
+            security_event("password_change_failed", actor=current_user.id)
+        else:
+            remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+            _login(current_user._get_current_object(), remember=remember in request.cookies)
+            security_event("password_changed", actor=current_user.id)
+            return render(
+                "accounts/settings.html",
+                "accounts/_password_form.html",
+                **_settings_context(saved="password"),
+            )
+    return render(
+        "accounts/settings.html",
+        "accounts/_password_form.html",
+        status=422,
+        **_settings_context(password_form=form),
+    )
+
+
+@bp.post("/settings/email")
+@login_required
+@limiter.limit(_limit("EMAIL_CHANGE_LIMIT"))
+def change_email():
+    """Ask for a new address; it changes once the link sent there is followed."""
+    form = ChangeEmailForm()
+    if form.validate_on_submit():
+        try:
+            service.request_email_change(current_user, form.password.data, form.email.data)
+        except Invalid as error:
+            _form_error(form, error)
+        else:
+            security_event("email_change_requested", actor=current_user.id)
+            return render(
+                "accounts/settings.html",
+                "accounts/_email_form.html",
+                **_settings_context(saved="email"),
+            )
+    return render(
+        "accounts/settings.html",
+        "accounts/_email_form.html",
+        status=422,
+        **_settings_context(email_form=form),
+    )
+
+
+@bp.get("/settings/email/confirm/<token>")
+def confirm_email_change(token: str):
+    """Follow the link sent to the new address; works once."""
+    try:
+        service.confirm_email_change(token)
+    except DomainError as error:
+        return render(
+            "accounts/link_problem.html", None, status=error.status, message=error.message
+        )
+    flash(_("Your e-mail address is changed."), "success")
+    return redirect(url_for("accounts.settings" if current_user.is_authenticated else "accounts.login"))
+
+
+def init_app(app) -> None:
+    """Wire Flask-Login to the member table; htmx requests get a client redirect."""
+    from flask_babel import lazy_gettext as _l
+    from sqlalchemy import select
+
+    from peerhub.accounts.models import User
+    from peerhub.extensions import db, login_manager
+
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(session_token: str):
+        user = db.session.scalar(select(User).where(User.session_token == session_token))
+        return user if user is not None and user.is_active else None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from peerhub.web.htmx import HX_REDIRECT, is_htmx
+
+        flash(str(login_manager.login_message), "info")
+        target = url_for("accounts.login", next=request.full_path.rstrip("?"))
+        if is_htmx():
+            response = current_app.make_response(("", 401))
+            response.headers[HX_REDIRECT] = target
+            return response
+        return redirect(target)
+

@@ -1,0 +1,283 @@
+"""Queueing and sending mails through the outbox; in-app notifications."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from typing import Any, Protocol
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+
+from peerhub.errors import NotFound
+from peerhub.extensions import db, utcnow
+from peerhub.notifications.models import Notification, OutboxMail
+
+log = logging.getLogger("peerhub.mail")
+
+MAIL_SUBJECTS = {
+    "verify_email": _l("Please confirm your e-mail address"),
+    "signup_existing": _l("Someone tried to sign up with your address"),
+    "password_reset": _l("Reset your PeerHub password"),
+    "password_changed": _l("Your PeerHub password was changed"),
+    "email_change": _l("Please confirm your new e-mail address"),
+    "email_change_existing": _l("Someone tried to move an account to your address"),
+    "email_changed": _l("Your PeerHub e-mail address was changed"),
+}
+
+NOTIFICATION_TEXTS = {
+    "welcome": _l("Welcome to PeerHub, %(name)s! Your e-mail address is confirmed."),
+    "password_changed": _l("Your password was changed. If this was not you, reset it now."),
+    "email_changed": _l("Your e-mail address is now %(email)s."),
+}
+
+MAX_BACKOFF = timedelta(hours=1)
+STALE_CLAIM = timedelta(minutes=15)
+
+
+def _refuse_line_breaks(*values: str) -> None:
+    for value in values:
+        if "\r" in value or "\n" in value:
+            raise ValueError("mail header values must not contain line breaks")
+
+
+def queue_mail(recipient: str, template: str, language: str, **context: Any) -> OutboxMail:
+    """Render `template` in `language` and add it to the outbox in the caller's transaction.
+
+    Raises ValueError for an unknown template or a header with a line break.
+    """
+    if template not in MAIL_SUBJECTS:
+        raise ValueError(f"unknown mail template {template!r}")
+    with force_locale(language):
+        subject = str(MAIL_SUBJECTS[template])
+        text = render_template(
+            f"mail/{template}.txt", subject=subject, language=language, **context
+        )
+        html = render_template(
+            f"mail/{template}.html", subject=subject, language=language, **context
+        )
+    _refuse_line_breaks(recipient, subject)
+    mail = OutboxMail(
+        recipient=recipient, subject=subject, text_body=text, html_body=html, template=template
+    )
+    db.session.add(mail)
+    return mail
+
+
+def notify(user_id: int, kind: str, link: str | None = None, **params: Any) -> Notification:
+    """Add an in-app notification in the caller's transaction."""
+    if kind not in NOTIFICATION_TEXTS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    notification = Notification(user_id=user_id, kind=kind, link=link, params=params)
+    db.session.add(notification)
+    return notification
+
+
+def notification_text(notification: Notification) -> str:
+    """The notification's text in the current language."""
+    return str(NOTIFICATION_TEXTS[notification.kind]) % notification.params
+
+
+def unread_count(user_id: int) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    ) or 0
+
+
+def notifications_for(user_id: int):
+    """The member's notifications, newest first, as a select for pagination."""
+    return (
+        select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
+
+
+def mark_read(user_id: int, notification_id: int) -> Notification:
+    """Mark one of the member's notifications read (again is harmless).
+
+    Raises NotFound when it is not theirs.
+    """
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.user_id != user_id:
+        raise NotFound("notification")
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+    db.session.commit()
+    return notification
+
+
+def mark_all_read(user_id: int) -> int:
+    """Mark every unread notification of the member read; returns how many changed."""
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+# --- delivery -----------------------------------------------------------------
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class SMTPTransport:
+    """Sends over SMTP with the MAIL_* settings; one connection per batch."""
+
+    def __init__(self, config: dict) -> None:
+        self.config = config
+        self.connection: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = self.config
+        if cfg["MAIL_USE_SSL"]:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=30)
+        else:
+            smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=30)
+            if cfg["MAIL_USE_TLS"]:
+                smtp.starttls()
+        if cfg["MAIL_USERNAME"]:
+            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"] or "")
+        return smtp
+
+    def send(self, message: EmailMessage) -> None:
+        if self.connection is None:
+            self.connection = self._connect()
+        try:
+            self.connection.send_message(message)
+        except smtplib.SMTPServerDisconnected:
+            self.connection = self._connect()
+            self.connection.send_message(message)
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except smtplib.SMTPException:
+                pass
+            self.connection = None
+
+
+class ConsoleTransport:
+    """Development: prints each mail instead of sending it."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stdout
+
+    def send(self, message: EmailMessage) -> None:
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        print(
+            f"\n----- mail to {message['To']} -----\nSubject: {message['Subject']}\n\n{text}"
+            "----- end of mail -----",
+            file=self.stream,
+            flush=True,
+        )
+
+    def close(self) -> None:
+        pass
+
+
+def transport_for(config: dict) -> SMTPTransport | ConsoleTransport:
+    return SMTPTransport(config) if config.get("MAIL_SERVER") else ConsoleTransport()
+
+
+def build_message(mail: OutboxMail, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = formataddr(("", mail.recipient))
+    message["Subject"] = mail.subject
+    message["Message-ID"] = make_msgid(idstring=f"outbox{mail.id}", domain="peerhub")
+    message.set_content(mail.text_body)
+    message.add_alternative(mail.html_body, subtype="html")
+    return message
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 … minutes after each failure, capped at an hour."""
+    return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def _claim(mail_id: int) -> bool:
+    """Take one due mail for sending; False when another sender was first."""
+    now = utcnow()
+    result = db.session.execute(
+        update(OutboxMail)
+        .where(
+            OutboxMail.id == mail_id,
+            (OutboxMail.status == "pending")
+            | ((OutboxMail.status == "sending") & (OutboxMail.claimed_at < now - STALE_CLAIM)),
+        )
+        .values(status="sending", claimed_at=now)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def send_pending(
+    transport: Transport | None = None,
+    limit: int = 100,
+    now: Callable[[], Any] = utcnow,
+) -> dict[str, int]:
+    """Deliver due outbox mails, each exactly once; failures retry with capped backoff.
+
+    Returns counts of sent, retried and failed mails.
+    """
+    config = current_app.config
+    transport = transport or transport_for(config)
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    due = db.session.scalars(
+        select(OutboxMail.id)
+        .where(
+            (
+                (OutboxMail.status == "pending") & (OutboxMail.next_attempt_at <= now())
+            )
+            | ((OutboxMail.status == "sending") & (OutboxMail.claimed_at < now() - STALE_CLAIM))
+        )
+        .order_by(OutboxMail.id)
+        .limit(limit)
+    ).all()
+    db.session.commit()
+    try:
+        for mail_id in due:
+            if not _claim(mail_id):
+                continue
+            mail = db.session.get(OutboxMail, mail_id)
+            try:
+                transport.send(build_message(mail, config["MAIL_DEFAULT_SENDER"]))
+            except (OSError, smtplib.SMTPException) as error:
+                mail.attempts += 1
+                mail.last_error = f"{type(error).__name__}: {error}"[:255]
+                if mail.attempts >= config["MAIL_MAX_ATTEMPTS"]:
+                    mail.status = "failed"
+                    counts["failed"] += 1
+                    log.error("mail %s failed for good after %s attempts", mail.id, mail.attempts)
+                else:
+                    mail.status = "pending"
+                    mail.next_attempt_at = now() + backoff(mail.attempts)
+                    counts["retry"] += 1
+                    log.warning("mail %s will be retried: %s", mail.id, mail.last_error)
+            else:
+                mail.status = "sent"
+                mail.sent_at = now()
+                mail.attempts += 1
+                counts["sent"] += 1
+            db.session.commit()
+    finally:
+        close = getattr(transport, "close", None)
+        if close:
+            close()
+    return counts

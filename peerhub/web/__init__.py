@@ -1,0 +1,1 @@
+"""Cross-cutting web glue: htmx, security headers, error pages, formatting."""

@@ -1,0 +1,58 @@
+"""Home, the legal pages, the language switch and a health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import text
+
+from peerhub.accounts.service import set_language as save_language
+from peerhub.extensions import db
+from peerhub.web.errors import error_response
+from peerhub.web.htmx import redirect_after_post, render
+from peerhub.web.security import safe_next
+
+bp = Blueprint("web", __name__)
+
+
+@bp.get("/")
+def home():
+    """The front page: what PeerHub is, or the member's starting points."""
+    return render("web/home.html", None)
+
+
+@bp.get("/privacy")
+def privacy():
+    """The privacy notice, in its current version."""
+    return render(
+        "web/privacy.html", None, policy_version=current_app.config["PRIVACY_POLICY_VERSION"]
+    )
+
+
+@bp.get("/imprint")
+def imprint():
+    """Who runs PeerHub (Impressum)."""
+    return render("web/imprint.html", None)
+
+
+@bp.post("/language")
+def set_language():
+    """Switch the language for this browser and, when signed in, for the member.
+
+    An unknown language answers 400 with a message.
+    """
+    language = request.form.get("language", "")
+    if language not in current_app.config["LANGUAGES"]:
+        return error_response(400, _("This language is not available. Choose German or English."))
+    session["lang"] = language
+    if current_user.is_authenticated:
+        save_language(current_user, language)
+    return redirect_after_post(safe_next(request.form.get("next"), url_for("web.home")))
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness for load balancers: the database answers."""
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}
