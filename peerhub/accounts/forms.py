@@ -5,18 +5,23 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from peerhub.accounts.models import DISPLAY_NAME_MAX, EMAIL_MAX, PASSWORD_MAX
 from peerhub.web.timefmt import timezone_names
 
-LANGUAGE_CHOICES = [("de", "Deutsch"), ("en", "English")]
+LANGUAGE_CHOICES = [SelectChoice("de", "Deutsch"), SelectChoice("en", "English")]
 
 _required = _l("Please fill in this field.")
 
 
-def _timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in timezone_names()]
+def _at_most(limit: int) -> Length:
+    return Length(max=limit, message=_l("Please use at most %(max)d characters."))
+
+
+def _timezone_choices() -> list[SelectChoice]:
+    return [SelectChoice(name, name.replace("_", " ")) for name in timezone_names()]
 
 
 class _TimezoneField(SelectField):
@@ -27,17 +32,17 @@ class _TimezoneField(SelectField):
 class SignUpForm(FlaskForm):
     email = EmailField(
         _l("E-mail address"),
-        validators=[DataRequired(_required), Length(max=EMAIL_MAX)],
+        validators=[DataRequired(_required), _at_most(EMAIL_MAX)],
         render_kw={"autocomplete": "email"},
     )
     display_name = StringField(
         _l("Name shown to other members"),
-        validators=[DataRequired(_required), Length(max=DISPLAY_NAME_MAX)],
+        validators=[DataRequired(_required), _at_most(DISPLAY_NAME_MAX)],
         render_kw={"autocomplete": "nickname"},
     )
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(_required), Length(max=PASSWORD_MAX)],
+        validators=[DataRequired(_required), _at_most(PASSWORD_MAX)],
         render_kw={"autocomplete": "new-password", "minlength": 10},
     )
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validate_choice=False)
@@ -48,12 +53,12 @@ class SignUpForm(FlaskForm):
 class LoginForm(FlaskForm):
     email = EmailField(
         _l("E-mail address"),
-        validators=[DataRequired(_required), Length(max=EMAIL_MAX)],
+        validators=[DataRequired(_required), _at_most(EMAIL_MAX)],
         render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(_required), Length(max=PASSWORD_MAX)],
+        validators=[DataRequired(_required), _at_most(PASSWORD_MAX)],
         render_kw={"autocomplete": "current-password"},
     )
     remember = BooleanField(_l("Stay logged in on this device (30 days)"))
@@ -63,7 +68,7 @@ class LoginForm(FlaskForm):
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(
         _l("E-mail address"),
-        validators=[DataRequired(_required), Length(max=EMAIL_MAX)],
+        validators=[DataRequired(_required), _at_most(EMAIL_MAX)],
         render_kw={"autocomplete": "email"},
     )
 
@@ -71,7 +76,7 @@ class ForgotPasswordForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(_required), Length(max=PASSWORD_MAX)],
+        validators=[DataRequired(_required), _at_most(PASSWORD_MAX)],
         render_kw={"autocomplete": "new-password", "minlength": 10},
     )
 
@@ -79,12 +84,12 @@ class ResetPasswordForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
         _l("Current password"),
-        validators=[InputRequired(_required), Length(max=PASSWORD_MAX)],
+        validators=[InputRequired(_required), _at_most(PASSWORD_MAX)],
         render_kw={"autocomplete": "current-password"},
     )
     password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(_required), Length(max=PASSWORD_MAX)],
+        validators=[DataRequired(_required), _at_most(PASSWORD_MAX)],
         render_kw={"autocomplete": "new-password", "minlength": 10},
     )
 
@@ -92,12 +97,12 @@ class ChangePasswordForm(FlaskForm):
 class ChangeEmailForm(FlaskForm):
     email = EmailField(
         _l("New e-mail address"),
-        validators=[DataRequired(_required), Length(max=EMAIL_MAX)],
+        validators=[DataRequired(_required), _at_most(EMAIL_MAX)],
         render_kw={"autocomplete": "email"},
     )
     password = PasswordField(
         _l("Current password"),
-        validators=[InputRequired(_required), Length(max=PASSWORD_MAX)],
+        validators=[InputRequired(_required), _at_most(PASSWORD_MAX)],
         render_kw={"autocomplete": "current-password"},
     )
 

@@ -24,7 +24,7 @@ from peerhub.accounts.forms import (
     ResetPasswordForm,
     SignUpForm,
 )
-from peerhub.errors import DomainError, Invalid, NotAllowed
+from peerhub.errors import Conflict, DomainError, Invalid, NotAllowed
 from peerhub.extensions import limiter, utcnow
 from peerhub.web.htmx import redirect_after_post, render
 from peerhub.web.i18n import select_locale, select_timezone
@@ -322,9 +322,8 @@ def confirm_email_change(token: str):
     try:
         service.confirm_email_change(token)
     except DomainError as error:
-        return render(
-            "accounts/link_problem.html", None, status=error.status, message=error.message
-        )
+        status = 409 if isinstance(error, Conflict) else 400
+        return render("accounts/link_problem.html", None, status=status, message=error.message)
     flash(_("Your e-mail address is changed."), "success")
     return redirect(url_for("accounts.settings" if current_user.is_authenticated else "accounts.login"))
 

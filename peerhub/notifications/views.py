@@ -21,7 +21,8 @@ def _members_only():
     """Every notification page is a member's own."""
 
 
-def _list_context():
+def _list_context(oob: bool = False):
+    """The list's context; `oob` adds the bell as an out-of-band piece for htmx swaps."""
     page = request.args.get("page", 1, type=int)
     pagination = db.paginate(
         service.notifications_for(current_user.id), page=page, per_page=PER_PAGE, error_out=False
@@ -29,6 +30,7 @@ def _list_context():
     return {
         "pagination": pagination,
         "unread": service.unread_count(current_user.id),
+        "oob": oob,
     }
 
 
@@ -54,11 +56,7 @@ def mark_read(notification_id: int):
     except NotFound:
         abort(404)
     if wants_fragment():
-        return render(
-            "notifications/index.html",
-            "notifications/_list.html",
-            **_list_context(),
-        )
+        return render("notifications/index.html", "notifications/_list.html", **_list_context(True))
     return redirect_after_post(url_for("notifications.index", page=request.args.get("page", 1)))
 
 
@@ -67,5 +65,5 @@ def mark_all_read():
     """Mark every notification read."""
     service.mark_all_read(current_user.id)
     if wants_fragment():
-        return render("notifications/index.html", "notifications/_list.html", **_list_context())
+        return render("notifications/index.html", "notifications/_list.html", **_list_context(True))
     return redirect_after_post(url_for("notifications.index"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 from peerhub.web.timefmt import is_timezone
@@ -11,6 +11,8 @@ from peerhub.web.timefmt import is_timezone
 def select_locale() -> str:
     """The member's setting, else this browser's choice, else Accept-Language, else German."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user.is_authenticated and current_user.language in languages:
         return current_user.language
     chosen = session.get("lang")
@@ -23,6 +25,8 @@ def select_locale() -> str:
 
 def select_timezone() -> str:
     """The member's zone, else the one this browser reported, else the community's default."""
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_TIMEZONE"]
     if current_user.is_authenticated and is_timezone(current_user.timezone):
         return current_user.timezone
     chosen = session.get("tz")

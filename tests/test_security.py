@@ -1,0 +1,197 @@
+"""Rate limits, CSRF, access walk over the URL map, security log."""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import uuid
+
+import pytest
+
+from peerhub.extensions import db
+from peerhub.notifications import service as notifications
+from tests.conftest import make_user
+
+
+def login_attempt(client, email="alice@example.org", address="10.0.0.1"):
+    return client.post(
+        "/login",
+        data={"email": email, "password": "wrong password!"},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_login_is_throttled_per_address(make_app):
+    app = make_app(LOGIN_LIMIT_PER_ADDRESS="3 per 5 minutes")
+    client = app.test_client()
+    codes = [login_attempt(client, f"user{i}@example.org").status_code for i in range(4)]
+    assert codes == [422, 422, 422, 429]
+    limited = login_attempt(client, "other@example.org")
+    assert limited.status_code == 429 and "too often" in limited.text
+    # another address is not affected
+    assert login_attempt(client, address="10.0.0.2").status_code == 422
+
+
+def test_login_is_throttled_per_account_across_addresses(make_app):
+    app = make_app(LOGIN_LIMIT_PER_ACCOUNT="3 per hour")
+    client = app.test_client()
+    codes = [login_attempt(client, address=f"10.0.1.{i}").status_code for i in range(4)]
+    assert codes == [422, 422, 422, 429]
+    assert login_attempt(client, email="ALICE@example.org ", address="10.0.2.1").status_code == 429
+    assert login_attempt(client, email="bob@example.org", address="10.0.2.1").status_code == 422
+
+
+def test_reset_and_signup_are_throttled(make_app):
+    app = make_app(RESET_LIMIT="2 per 30 minutes", SIGNUP_LIMIT="2 per hour")
+    client = app.test_client()
+    resets = [client.post("/password/forgot", data={"email": "a@example.org"}).status_code for _ in range(3)]
+    assert resets == [303, 303, 429]
+    signups = [client.post("/signup", data={"email": "bad"}).status_code for _ in range(3)]
+    assert signups == [422, 422, 429]
+
+
+def test_rate_limit_in_german(make_app):
+    app = make_app(LOGIN_LIMIT_PER_ADDRESS="1 per minute")
+    client = app.test_client()
+    login_attempt(client)
+    response = client.post(
+        "/login", data={"email": "a@example.org", "password": "x"}, headers={"Accept-Language": "de"}
+    )
+    assert response.status_code == 429 and 'lang="de"' in response.text
+
+
+def redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not redis_up(), reason="Redis is not running on 127.0.0.1:6379")
+def test_limits_are_shared_through_redis(make_app):
+    """Two app instances (two server processes) count against the same limit."""
+    prefix = f"peerhub-test-{uuid.uuid4().hex}"
+    settings = {
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+        "RATELIMIT_KEY_PREFIX": prefix,
+        "LOGIN_LIMIT_PER_ADDRESS": "2 per minute",
+    }
+    first = make_app(**settings).test_client()
+    assert login_attempt(first).status_code == 422
+    assert login_attempt(first).status_code == 422
+    second = make_app(**settings).test_client()
+    assert login_attempt(second).status_code == 429
+
+
+def test_csrf_is_required_for_forms_and_htmx(make_app, alice):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    missing = client.post("/login", data={"email": alice.email, "password": alice.password})
+    assert missing.status_code == 400 and "form expired" in missing.text
+    page = client.get("/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    ok = client.post(
+        "/login", data={"email": alice.email, "password": alice.password, "csrf_token": token}
+    )
+    assert ok.status_code == 303
+    # the session (and its CSRF secret) was renewed at login: the old token is void
+    stale = client.post("/logout", headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert stale.status_code == 400
+    home = client.get("/").text
+    header_token = re.search(r'"X-CSRFToken": "([^"]+)"', home).group(1)
+    # htmx sends the token as a header (configured once on <body>)
+    logout = client.post("/logout", headers={"X-CSRFToken": header_token, "HX-Request": "true"})
+    assert logout.status_code == 200 and logout.headers["HX-Location"] == "/"
+    language = client.post("/language", data={"language": "en"})
+    assert language.status_code == 400
+
+
+def test_get_never_changes_state(app, client, alice, auth):
+    auth.login(alice)
+    with app.app_context():
+        notification = notifications.notify(alice.id, "password_changed")
+        db.session.commit()
+        notification_id = notification.id
+    assert client.get(f"/notifications/{notification_id}/read").status_code == 405
+    assert client.get("/notifications/read-all").status_code == 405
+    assert client.get("/language?language=en").status_code == 405
+
+
+# Every URL that names an object, requested by another member: 404.
+ID_FACTORIES = {
+    "notification_id": lambda app, owner: _notification_for(app, owner),
+}
+
+
+def _notification_for(app, owner) -> int:
+    with app.app_context():
+        notification = notifications.notify(owner.id, "password_changed")
+        db.session.commit()
+        return notification.id
+
+
+def test_every_route_with_an_id_answers_404_to_another_member(app, client, alice, mallory, auth):
+    auth.login(mallory)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.arguments or rule.endpoint == "static":
+            continue
+        if all(arg == "token" for arg in rule.arguments):
+            continue  # signed links, tested with forged tokens in the account tests
+        values = {}
+        for argument in rule.arguments:
+            assert argument in ID_FACTORIES, f"{rule} names {argument}: add it to ID_FACTORIES"
+            values[argument] = ID_FACTORIES[argument](app, alice)
+        path = rule.build(values)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method)
+            assert response.status_code == 404, f"{method} {path} gave {response.status_code}"
+            checked += 1
+    assert checked >= 1
+
+
+def test_security_events_are_logged_without_secrets(client, alice, caplog):
+    caplog.set_level(logging.INFO, logger="peerhub.security")
+    client.post("/login", data={"email": alice.email, "password": "wrong password!"})
+    client.post("/login", data={"email": alice.email, "password": alice.password})
+    text = caplog.text
+    assert "login_failed" in text and f"login actor={alice.id}" in text
+    assert "address=127.0.0.1" in text
+    assert "wrong password" not in text and alice.password not in text
+
+
+def test_create_admin_cli(app, runner):
+    result = runner.invoke(
+        args=["create-admin", "root@example.org", "--password", "a long admin sentence"]
+    )
+    assert result.exit_code == 0, result.output
+    from sqlalchemy import select
+
+    from peerhub.accounts.models import User
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "root@example.org"))
+        assert user.role == "admin" and user.is_verified
+
+
+def test_create_admin_promotes_an_existing_member(app, runner):
+    dana = make_user(app, "dana@example.org", "Dana")
+    result = runner.invoke(args=["create-admin", "Dana@Example.org"])
+    assert result.exit_code == 0, result.output
+    from tests.conftest import user_row
+
+    assert user_row(app, dana.id).role == "admin"
+
+
+def test_create_admin_refuses_a_weak_password(runner):
+    result = runner.invoke(args=["create-admin", "root@example.org", "--password", "12345"])
+    assert result.exit_code != 0 and "at least 10" in result.output
+
+
+def test_seed_demo_only_when_empty(app, runner):
+    first = runner.invoke(args=["seed-demo"])
+    assert "Seeded" in first.output and "alice@example.org" in first.output
+    second = runner.invoke(args=["seed-demo"])
+    assert "Seeded" not in second.output and "alice@example.org" in second.output
