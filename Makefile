@@ -66,7 +66,8 @@ lint: setup-test
 
 # Backups (README): SQLite copies itself consistently with VACUUM INTO.
 backup-sqlite: setup
-	$(FLASK) backup-sqlite
+	mkdir -p instance/backups
+	$(FLASK) backup instance/backups/peerhub-$$(date -u +%Y%m%dT%H%M%SZ).sqlite3
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache

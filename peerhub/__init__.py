@@ -56,6 +56,7 @@ def _register_blueprints(app: Flask) -> None:
     from peerhub.accounts import views as accounts
     from peerhub.notifications import cli as mail_cli
     from peerhub.notifications import views as notifications
+    from peerhub.web import cli as backup_cli
     from peerhub.web import errors, security, timefmt, views
 
     app.register_blueprint(views.bp)
@@ -64,6 +65,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_cli.bp)
     app.register_blueprint(mail_cli.bp)
     app.register_blueprint(demo.bp)
+    app.register_blueprint(backup_cli.bp)
     accounts.init_app(app)
     errors.init_app(app)
     security.init_app(app)
@@ -107,7 +109,11 @@ def _init_templates(app: Flask) -> None:
             return {}
 
         def unread() -> int:
-            return unread_count(current_user.id) if current_user.is_authenticated else 0
+            if not current_user.is_authenticated:
+                return 0
+            if "unread_notifications" not in g:  # the bell and the page may both ask
+                g.unread_notifications = unread_count(current_user.id)
+            return g.unread_notifications
 
         return {
             "current_locale": str(get_locale()),

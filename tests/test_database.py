@@ -128,3 +128,17 @@ def test_factories_make_personas(app):
     persona = make_user(app, "eve@example.org", "Eve", role="moderator")
     with app.app_context():
         assert db.session.get(User, persona.id).is_moderator
+
+
+def test_sqlite_backup_can_be_restored(tmp_path, alice, ctx):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL backups are pg_dump's (README)")
+    copy = tmp_path / "backup.sqlite3"
+    result = ctx.test_cli_runner().invoke(args=["backup", str(copy)])
+    assert result.exit_code == 0, result.output
+    restored = create_app(base_config(f"sqlite:///{copy}"))
+    with restored.app_context():
+        assert db.session.scalar(select(User.email)) == alice.email
+        db.engine.dispose()
+    again = ctx.test_cli_runner().invoke(args=["backup", str(copy)])
+    assert again.exit_code != 0 and "exists already" in again.output
