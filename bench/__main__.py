@@ -25,7 +25,7 @@ from peerhub.notifications.models import Notification
 
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "100000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
-PASSWORD = "benchmark password sentence"
+PASSWORD = "benchmark password sentence"  # noqa: S105 - seeded bench accounts
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -96,7 +96,12 @@ def seed(app: Flask, database: str) -> None:
         db.session.commit()
         ids = db.session.scalars(text("SELECT id FROM user_account ORDER BY id LIMIT 2000")).all()
         notes = [
-            {"user_id": ids[i % len(ids)], "kind": "password_changed", "params": {}, "created_at": now}
+            {
+                "user_id": ids[i % len(ids)],
+                "kind": "password_changed",
+                "params": {},
+                "created_at": now,
+            }
             for i in range(20_000)
         ]
         db.session.execute(insert(Notification), notes)

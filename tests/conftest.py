@@ -81,6 +81,14 @@ def schema(database_url: str) -> str:
     return database_url
 
 
+class EnglishClient(FlaskClient):
+    """Asks for English unless a test sends its own Accept-Language (German is the default)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
 @pytest.fixture
 def make_app(schema: str) -> Iterator:
     """A factory for apps with extra settings; each is cleaned up after the test."""
@@ -88,6 +96,7 @@ def make_app(schema: str) -> Iterator:
 
     def factory(**overrides: Any) -> Flask:
         app = create_app(base_config(schema, **overrides))
+        app.test_client_class = EnglishClient
         made.append(app)
         return app
 
@@ -147,7 +156,7 @@ def make_user(
         _HASH_CACHE[password] = hash_password(password)
     with app.app_context():
         user = User(
-            email=email,
+            email=email.lower(),
             display_name=name,
             password_hash=_HASH_CACHE[password],
             role=role,
@@ -158,7 +167,7 @@ def make_user(
         )
         db.session.add(user)
         db.session.commit()
-        persona = Persona(user.id, email, name, password)
+        persona = Persona(user.id, email.lower(), name, password)
         db.session.remove()
     return persona
 

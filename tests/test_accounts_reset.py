@@ -18,9 +18,7 @@ def test_reset_answers_the_same_whether_or_not_the_address_exists(client, alice,
 
 
 def test_reset_link_uses_the_base_url_not_the_host_header(client, alice, outbox):
-    client.post(
-        "/password/forgot", data={"email": alice.email}, headers={"Host": "evil.example"}
-    )
+    client.post("/password/forgot", data={"email": alice.email}, headers={"Host": "evil.example"})
     assert outbox.link(alice.email).startswith("https://peerhub.test/password/reset/")
 
 
@@ -36,7 +34,10 @@ def test_reset_works_once_does_not_log_in_and_ends_sessions(app, client, alice, 
     assert other_device.get("/settings").status_code == 302  # other sessions ended
     again = client.post(path, data={"password": "yet another sentence"})
     assert again.status_code == 400 and "already used" in again.text
-    assert client.post("/login", data={"email": alice.email, "password": NEW_PASSWORD}).status_code == 303
+    assert (
+        client.post("/login", data={"email": alice.email, "password": NEW_PASSWORD}).status_code
+        == 303
+    )
     assert [m.template for m in outbox(alice.email)] == ["password_reset", "password_changed"]
 
 

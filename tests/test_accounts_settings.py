@@ -25,7 +25,8 @@ def test_change_password_asks_for_the_current_one(app, client, alice, auth):
     auth.login(alice)
     before = user_row(app, alice.id).password_hash
     response = client.post(
-        "/settings/password", data={"current_password": "not it at all", "password": NEW_PASSWORD}
+        "/settings/password",
+        data={"current_password": "not it at all", "new_password": NEW_PASSWORD},
     )
     assert response.status_code == 422
     assert "current password is not correct" in response.text
@@ -37,7 +38,7 @@ def test_change_password_ends_other_sessions_but_keeps_this_one(app, client, ali
     auth.login(alice, client=phone)
     auth.login(alice)
     response = client.post(
-        "/settings/password", data={"current_password": PASSWORD, "password": NEW_PASSWORD}
+        "/settings/password", data={"current_password": PASSWORD, "new_password": NEW_PASSWORD}
     )
     assert response.status_code == 200
     assert "Your password is changed" in response.text
@@ -50,7 +51,7 @@ def test_change_password_with_htmx_answers_the_form_fragment(client, alice, auth
     auth.login(alice)
     bad = client.post(
         "/settings/password",
-        data={"current_password": PASSWORD, "password": "short"},
+        data={"current_password": PASSWORD, "new_password": "short"},
         headers=HX_PARTIAL,
     )
     assert bad.status_code == 422
@@ -59,7 +60,7 @@ def test_change_password_with_htmx_answers_the_form_fragment(client, alice, auth
     assert "at least 10 characters" in bad.text
     good = client.post(
         "/settings/password",
-        data={"current_password": PASSWORD, "password": NEW_PASSWORD},
+        data={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
         headers=HX_PARTIAL,
     )
     assert good.status_code == 200 and "<html" not in good.text
@@ -71,7 +72,7 @@ def test_boosted_requests_get_the_whole_page(client, alice, auth):
     auth.login(alice)
     response = client.post(
         "/settings/password",
-        data={"current_password": PASSWORD, "password": "short"},
+        data={"current_password": PASSWORD, "new_password": "short"},
         headers=HX_BOOSTED,
     )
     assert response.status_code == 422 and "<html" in response.text
@@ -80,7 +81,7 @@ def test_boosted_requests_get_the_whole_page(client, alice, auth):
 def test_email_change_is_confirmed_by_the_new_address(app, client, alice, auth, outbox):
     auth.login(alice)
     response = client.post(
-        "/settings/email", data={"email": "alice.new@example.org", "password": PASSWORD}
+        "/settings/email", data={"new_email": "alice.new@example.org", "email_password": PASSWORD}
     )
     assert response.status_code == 200
     assert "confirmation link" in response.text
@@ -96,7 +97,9 @@ def test_email_change_is_confirmed_by_the_new_address(app, client, alice, auth, 
 
 def test_email_change_to_a_taken_address_answers_the_same(app, client, alice, bob, auth, outbox):
     auth.login(alice)
-    response = client.post("/settings/email", data={"email": bob.email, "password": PASSWORD})
+    response = client.post(
+        "/settings/email", data={"new_email": bob.email, "email_password": PASSWORD}
+    )
     assert response.status_code == 200
     assert "confirmation link" in response.text
     assert [m.template for m in outbox(bob.email)] == ["email_change_existing"]
@@ -106,7 +109,7 @@ def test_email_change_to_a_taken_address_answers_the_same(app, client, alice, bo
 def test_email_change_needs_the_password(app, client, alice, auth, outbox):
     auth.login(alice)
     response = client.post(
-        "/settings/email", data={"email": "x@example.org", "password": "wrong one!"}
+        "/settings/email", data={"new_email": "x@example.org", "email_password": "wrong one!"}
     )
     assert response.status_code == 422 and outbox() == []
 

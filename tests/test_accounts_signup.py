@@ -142,7 +142,9 @@ def test_signup_cannot_set_role_status_or_verification(app, client, outbox):
 
 def test_password_of_64_and_more_characters_is_accepted(ctx):
     long_password = "ein langer satz ohne regeln " * 4
-    user = service.sign_up(service.SignUp("long@example.org", "Long", long_password, "de", "UTC", True))
+    user = service.sign_up(
+        service.SignUp("long@example.org", "Long", long_password, "de", "UTC", True)
+    )
     assert len(long_password) > 64 and user.password_hash.startswith("$argon2id$")
 
 

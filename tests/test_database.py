@@ -33,9 +33,16 @@ def test_migrations_run_down_and_up_again(tmp_path):
     with app.app_context():
         upgrade()
         downgrade(revision="base")
-        tables = db.session.execute(
-            text("SELECT name FROM sqlite_master WHERE type='table' AND name != 'alembic_version'")
-        ).scalars().all()
+        tables = (
+            db.session.execute(
+                text(
+                    "SELECT name FROM sqlite_master "
+                    "WHERE type='table' AND name != 'alembic_version'"
+                )
+            )
+            .scalars()
+            .all()
+        )
         assert tables == []
         db.session.remove()
         upgrade()
@@ -85,7 +92,7 @@ def test_naive_datetimes_are_refused(ctx, alice):
     from sqlalchemy.exc import StatementError
 
     user = db.session.get(User, alice.id)
-    user.last_login_at = datetime(2026, 6, 1, 20, 0)  # noqa: DTZ001 - the point of the test
+    user.last_login_at = datetime(2026, 6, 1, 20, 0)
     with pytest.raises(StatementError):
         db.session.commit()
     db.session.rollback()

@@ -23,7 +23,7 @@ class Collect:
     def __init__(self) -> None:
         self.messages: list[bytes] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope.content)
         return "250 OK"
 
@@ -148,7 +148,9 @@ def test_a_failed_transaction_queues_nothing(app):
 
 def test_header_injection_is_refused(ctx):
     with pytest.raises(ValueError):
-        service.queue_mail("a@example.org\r\nBcc: x@evil.example", "password_changed", "en", name="A", reset="x")
+        service.queue_mail(
+            "a@example.org\r\nBcc: x@evil.example", "password_changed", "en", name="A", reset="x"
+        )
 
 
 def test_unknown_template_is_refused(ctx):

@@ -76,7 +76,7 @@ def test_no_inline_script_in_pages(client):
 
 def test_csrf_header_is_set_once_for_all_htmx_requests(client):
     page = client.get("/").text
-    assert "hx-headers:inherited='{\"X-CSRFToken\": \"" in page
+    assert 'hx-headers:inherited=\'{"X-CSRFToken": "' in page
     assert 'hx-boost:inherited="true"' in page
 
 
@@ -93,26 +93,26 @@ def test_production_refuses_a_development_secret(monkeypatch):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
-def test_production_config_with_real_settings_has_secure_cookies(monkeypatch):
+def test_production_config_with_real_settings_has_secure_cookies(monkeypatch, tmp_path):
     monkeypatch.setenv("PEERHUB_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 48)
     monkeypatch.setenv("PEERHUB_BASE_URL", "https://peerhub.example")
     monkeypatch.setenv("PEERHUB_OPERATOR_NAME", "Peer Coaching e. V.")
     monkeypatch.setenv("PEERHUB_OPERATOR_ADDRESS", "Hauptstraße 1; 10115 Berlin")
     monkeypatch.setenv("PEERHUB_CONTACT_EMAIL", "kontakt@peerhub.example")
-    config = settings.from_environment("/tmp")
+    config = settings.from_environment(str(tmp_path))
     settings.check_production(config)
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
 
 
-def test_production_needs_an_imprint(monkeypatch):
+def test_production_needs_an_imprint(monkeypatch, tmp_path):
     monkeypatch.setenv("PEERHUB_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 48)
     monkeypatch.setenv("PEERHUB_BASE_URL", "https://peerhub.example")
     for name in settings.DEV_IMPRINT:
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(RuntimeError, match="imprint"):
-        settings.check_production(settings.from_environment("/tmp"))
+        settings.check_production(settings.from_environment(str(tmp_path)))
 
 
 def test_404_is_a_full_page_or_a_fragment(client):
@@ -150,6 +150,7 @@ def test_500_page_and_rollback(make_app, schema):
         raise ZeroDivisionError
 
     client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     for path in ("/boom", "/crash"):
         response = client.get(path)
         assert response.status_code == 500

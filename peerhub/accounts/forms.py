@@ -87,7 +87,7 @@ class ChangePasswordForm(FlaskForm):
         validators=[InputRequired(_required), _at_most(PASSWORD_MAX)],
         render_kw={"autocomplete": "current-password"},
     )
-    password = PasswordField(
+    new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired(_required), _at_most(PASSWORD_MAX)],
         render_kw={"autocomplete": "new-password", "minlength": 10},
@@ -95,12 +95,12 @@ class ChangePasswordForm(FlaskForm):
 
 
 class ChangeEmailForm(FlaskForm):
-    email = EmailField(
+    new_email = EmailField(
         _l("New e-mail address"),
         validators=[DataRequired(_required), _at_most(EMAIL_MAX)],
         render_kw={"autocomplete": "email"},
     )
-    password = PasswordField(
+    email_password = PasswordField(
         _l("Current password"),
         validators=[InputRequired(_required), _at_most(PASSWORD_MAX)],
         render_kw={"autocomplete": "current-password"},
@@ -110,4 +110,3 @@ class ChangeEmailForm(FlaskForm):
 class PreferencesForm(FlaskForm):
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validate_choice=False)
     timezone = _TimezoneField(_l("Time zone"))
-

@@ -16,9 +16,24 @@ _DUMMY_HASH = _hasher.hash("not a real password, only for constant-time misses")
 
 # German and community words the English-centred list lacks.
 _EXTRA_COMMON = (
-    "passwort123", "passwort1234", "hallo12345", "hallo123456", "geheim1234", "geheim12345",
-    "schatz12345", "sommer2026", "winter2026", "peerhub123", "peerhub2026", "coaching123",
-    "mentoring123", "qwertzuiop", "1q2w3e4r5t", "0123456789", "1234567890", "9876543210",
+    "passwort123",
+    "passwort1234",
+    "hallo12345",
+    "hallo123456",
+    "geheim1234",
+    "geheim12345",
+    "schatz12345",
+    "sommer2026",
+    "winter2026",
+    "peerhub123",
+    "peerhub2026",
+    "coaching123",
+    "mentoring123",
+    "qwertzuiop",
+    "1q2w3e4r5t",
+    "0123456789",
+    "1234567890",
+    "9876543210",
 )
 
 

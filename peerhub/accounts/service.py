@@ -116,6 +116,8 @@ def sign_up(data: SignUp) -> User | None:
     _check_new_password(data.password, email, name)
     if not data.consent:
         raise Invalid(_("Please agree to the privacy notice to join."), "consent")
+    # Hash before looking the address up, so a taken address answers in the same time.
+    password_hash = hash_password(data.password)
     with transaction():
         existing = user_by_email(email)
         if existing is not None:
@@ -131,7 +133,7 @@ def sign_up(data: SignUp) -> User | None:
         user = User(
             email=email,
             display_name=name,
-            password_hash=hash_password(data.password),
+            password_hash=password_hash,
             language=language,
             timezone=zone,
         )
@@ -157,9 +159,7 @@ def verify_email(token: str) -> User:
     try:
         payload = tokens.read_token(tokens.VERIFY_EMAIL, token)
     except tokens.TokenExpired as error:
-        raise Invalid(
-            _("This confirmation link has expired. Log in to get a new one.")
-        ) from error
+        raise Invalid(_("This confirmation link has expired. Log in to get a new one.")) from error
     except tokens.TokenInvalid as error:
         raise Invalid(_("This confirmation link is not valid.")) from error
     with transaction():

@@ -28,8 +28,8 @@ from peerhub.errors import Conflict, DomainError, Invalid, NotAllowed
 from peerhub.extensions import limiter, utcnow
 from peerhub.web.htmx import redirect_after_post, render
 from peerhub.web.i18n import select_locale, select_timezone
-from peerhub.web.security import safe_next
 from peerhub.web.seclog import security_event
+from peerhub.web.security import safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -42,9 +42,10 @@ def _account_key() -> str:
     return "account:" + (request.form.get("email") or "").strip().lower()[:254]
 
 
-def _form_error(form, error: DomainError) -> None:
-    """Attach a service error to its field, or to the form as a whole."""
-    field = getattr(form, error.field, None) if error.field else None
+def _form_error(form, error: DomainError, renamed: dict[str, str] | None = None) -> None:
+    """Attach a service error to its field (`renamed` maps service names to the form's)."""
+    name = (renamed or {}).get(error.field, error.field) if error.field else None
+    field = getattr(form, name, None) if name else None
     if field is not None:
         field.errors = [*field.errors, error.message]
     else:
@@ -107,9 +108,7 @@ def verify_email(token: str):
     try:
         user = service.verify_email(token)
     except Invalid as error:
-        return render(
-            "accounts/link_problem.html", None, status=400, message=error.message
-        )
+        return render("accounts/link_problem.html", None, status=400, message=error.message)
     security_event("email_verified", actor=user.id)
     flash(_("Thank you, your e-mail address is confirmed. You can log in now."), "success")
     if current_user.is_authenticated:
@@ -143,7 +142,7 @@ def login():
             _login(user, remember=form.remember.data)
             security_event("login", actor=user.id)
             flash(_("Welcome back, %(name)s.", name=user.display_name), "success")
-            return redirect_after_post(safe_next(form.next.data, url_for("web.home")))
+            return redirect_after_post(safe_next(form.next.data, url_for("web.home")), reload=True)
     elif form.is_submitted():
         status = 422
     return render("accounts/login.html", None, status=status, form=form)
@@ -153,13 +152,14 @@ def login():
 @login_required
 def logout():
     """Log out everywhere: every session and remember cookie of the member ends."""
-    user_id = current_user.id
+    user_id, language = current_user.id, current_user.language
     service.end_all_sessions(current_user._get_current_object())
     logout_user()
     session.clear()
+    session["lang"] = language  # the site keeps speaking the member's language
     security_event("logout", actor=user_id)
     flash(_("You are logged out."), "success")
-    return redirect_after_post(url_for("web.home"))
+    return redirect_after_post(url_for("web.home"), reload=True)
 
 
 # --- password reset ---------------------------------------------------------------
@@ -200,9 +200,7 @@ def reset_password(token: str):
             user = service.reset_password(token, form.password.data)
         except Invalid as error:
             if error.field is None:
-                return render(
-                    "accounts/link_problem.html", None, status=400, message=error.message
-                )
+                return render("accounts/link_problem.html", None, status=400, message=error.message)
             _form_error(form, error)
         else:
             if current_user.is_authenticated:
@@ -210,7 +208,7 @@ def reset_password(token: str):
             session.clear()
             security_event("password_reset", actor=user.id)
             flash(_("Your password is changed. Please log in with the new one."), "success")
-            return redirect_after_post(url_for("accounts.login"))
+            return redirect_after_post(url_for("accounts.login"), reload=True)
     if form.is_submitted():
         status = 422
     return render("accounts/reset_password.html", None, status=status, form=form)
@@ -251,7 +249,7 @@ def save_preferences():
         else:
             session["lang"] = current_user.language
             flash(_("Your settings are saved."), "success")
-            return redirect_after_post(url_for("accounts.settings"))
+            return redirect_after_post(url_for("accounts.settings"), reload=True)
     return render(
         "accounts/settings.html",
         "accounts/_preferences_form.html",
@@ -268,14 +266,19 @@ def change_password():
     if form.validate_on_submit():
         try:
             service.change_password(
-                current_user._get_current_object(), form.current_password.data, form.password.data
+                current_user._get_current_object(),
+                form.current_password.data,
+                form.new_password.data,
             )
         except Invalid as error:
-            _form_error(form, error)
+            _form_error(form, error, {"password": "new_password"})
             security_event("password_change_failed", actor=current_user.id)
         else:
+            # Same session (and CSRF token, which other forms on the page hold), new
+            # session token: other devices are out, this one stays in.
             remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-            _login(current_user._get_current_object(), remember=remember in request.cookies)
+            login_user(current_user._get_current_object(), remember=remember in request.cookies)
+            session["auth_at"] = utcnow().timestamp()
             security_event("password_changed", actor=current_user.id)
             return render(
                 "accounts/settings.html",
@@ -298,9 +301,11 @@ def change_email():
     form = ChangeEmailForm()
     if form.validate_on_submit():
         try:
-            service.request_email_change(current_user, form.password.data, form.email.data)
+            service.request_email_change(
+                current_user, form.email_password.data, form.new_email.data
+            )
         except Invalid as error:
-            _form_error(form, error)
+            _form_error(form, error, {"password": "email_password", "email": "new_email"})
         else:
             security_event("email_change_requested", actor=current_user.id)
             return render(
@@ -325,7 +330,9 @@ def confirm_email_change(token: str):
         status = 409 if isinstance(error, Conflict) else 400
         return render("accounts/link_problem.html", None, status=status, message=error.message)
     flash(_("Your e-mail address is changed."), "success")
-    return redirect(url_for("accounts.settings" if current_user.is_authenticated else "accounts.login"))
+    return redirect(
+        url_for("accounts.settings" if current_user.is_authenticated else "accounts.login")
+    )
 
 
 def init_app(app) -> None:
@@ -357,4 +364,3 @@ def init_app(app) -> None:
             response.headers[HX_REDIRECT] = target
             return response
         return redirect(target)
-

@@ -19,9 +19,7 @@ def send_mail(loop: bool, interval: int) -> None:
     """Send pending mails over SMTP (printed when MAIL_SERVER is unset)."""
     while True:
         counts = send_pending()
-        click.echo(
-            f"sent {counts['sent']}, to retry {counts['retry']}, failed {counts['failed']}"
-        )
+        click.echo(f"sent {counts['sent']}, to retry {counts['retry']}, failed {counts['failed']}")
         if not loop:
             return
         time.sleep(interval)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import sys
@@ -86,11 +87,14 @@ def notification_text(notification: Notification) -> str:
 
 
 def unread_count(user_id: int) -> int:
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def notifications_for(user_id: int):
@@ -164,10 +168,8 @@ class SMTPTransport:
 
     def close(self) -> None:
         if self.connection is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
                 self.connection.quit()
-            except smtplib.SMTPException:
-                pass
             self.connection = None
 
 
@@ -242,9 +244,7 @@ def send_pending(
     due = db.session.scalars(
         select(OutboxMail.id)
         .where(
-            (
-                (OutboxMail.status == "pending") & (OutboxMail.next_attempt_at <= now())
-            )
+            ((OutboxMail.status == "pending") & (OutboxMail.next_attempt_at <= now()))
             | ((OutboxMail.status == "sending") & (OutboxMail.claimed_at < now() - STALE_CLAIM))
         )
         .order_by(OutboxMail.id)

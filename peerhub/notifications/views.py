@@ -43,9 +43,7 @@ def index():
 @bp.get("/bell")
 def bell():
     """The bell with the unread count (htmx refreshes it every minute)."""
-    return render(
-        "notifications/_bell.html", None, unread=service.unread_count(current_user.id)
-    )
+    return render("notifications/_bell.html", None, unread=service.unread_count(current_user.id))
 
 
 @bp.post("/<int:notification_id>/read")

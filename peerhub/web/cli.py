@@ -6,6 +6,7 @@ import os
 
 import click
 from flask import Blueprint
+
 from peerhub.extensions import db
 
 bp = Blueprint("backup_cli", __name__, cli_group=None)

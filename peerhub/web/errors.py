@@ -56,9 +56,7 @@ def _http_error(error: HTTPException) -> Response:
 
 
 def _csrf_error(error: CSRFError) -> Response:
-    security_log.warning(
-        "csrf_refused path=%s address=%s", request.path, request.remote_addr
-    )
+    security_log.warning("csrf_refused path=%s address=%s", request.path, request.remote_addr)
     from flask_babel import gettext as _
 
     return error_response(
@@ -68,9 +66,7 @@ def _csrf_error(error: CSRFError) -> Response:
 
 
 def _rate_limited(error: HTTPException) -> Response:
-    security_log.warning(
-        "rate_limited path=%s address=%s", request.path, request.remote_addr
-    )
+    security_log.warning("rate_limited path=%s address=%s", request.path, request.remote_addr)
     response = error_response(429)
     return response
 

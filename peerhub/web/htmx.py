@@ -41,11 +41,15 @@ def render(page: str, fragment: str | None, status: int = 200, **context: Any) -
     return make_response(render_template(template, **context), status)
 
 
-def redirect_after_post(location: str) -> Response:
-    """303 to `location` for plain forms; for htmx, let the client navigate there."""
+def redirect_after_post(location: str, reload: bool = False) -> Response:
+    """303 to `location` for plain forms; for htmx, let the client navigate there.
+
+    `reload` asks htmx for a full page load: needed after the session or the
+    language changed, since <html lang> and the CSRF header live outside the swap.
+    """
     if is_htmx():
         response = make_response("", 200)
-        response.headers[HX_LOCATION] = location
+        response.headers[HX_REDIRECT if reload else HX_LOCATION] = location
         return response
     response = make_response("", 303)
     response.headers["Location"] = location

@@ -13,14 +13,9 @@ from flask_babel import format_date, format_datetime, get_timezone
 @lru_cache(maxsize=1)
 def timezone_names() -> tuple[str, ...]:
     """IANA zones a member may choose (area/location names, no legacy aliases)."""
-    return tuple(
-        sorted(
-            name
-            for name in available_timezones()
-            if "/" in name and not name.startswith(("Etc/", "SystemV/", "US/", "posix/", "right/"))
-        )
-        + ["UTC"]
-    )
+    legacy = ("Etc/", "SystemV/", "US/", "posix/", "right/")
+    zones = sorted(n for n in available_timezones() if "/" in n and not n.startswith(legacy))
+    return (*zones, "UTC")
 
 
 def is_timezone(name: str | None) -> bool:

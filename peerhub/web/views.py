@@ -48,7 +48,9 @@ def set_language():
     session["lang"] = language
     if current_user.is_authenticated:
         save_language(current_user, language)
-    return redirect_after_post(safe_next(request.form.get("next"), url_for("web.home")))
+    return redirect_after_post(
+        safe_next(request.form.get("next"), url_for("web.home")), reload=True
+    )
 
 
 @bp.get("/healthz")

@@ -127,7 +127,10 @@ class A11y:
                 target.context.close()
         bad = [v for v in results if v["impact"] in ("serious", "critical")]
         assert not bad, f"axe on {page.url}: " + json.dumps(
-            [{"id": v["id"], "impact": v["impact"], "nodes": [n["html"] for n in v["nodes"]][:3]} for v in bad],
+            [
+                {"id": v["id"], "impact": v["impact"], "nodes": [n["html"] for n in v["nodes"]][:3]}
+                for v in bad
+            ],
             indent=1,
         )
         self.checked.append(page.url)

@@ -23,7 +23,7 @@ def test_sign_up_verify_log_in_switch_language_log_out(browser, live, a11y, java
     expect(page.locator("html")).to_have_attribute("lang", "de")
     a11y.check(page, javascript)
 
-    page.get_by_role("link", name="Mitmachen").click()
+    page.get_by_role("link", name="Mitmachen", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Bei PeerHub mitmachen")
     a11y.check(page, javascript)
     zone = page.locator("#timezone")
@@ -68,7 +68,9 @@ def test_sign_up_verify_log_in_switch_language_log_out(browser, live, a11y, java
 
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_text("You are logged out.")).to_be_visible()
-    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Log in")
+    ).to_be_visible()
     a11y.check(page, javascript)
 
     # the verification link worked once

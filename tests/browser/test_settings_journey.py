@@ -22,13 +22,13 @@ def log_in(page, live, email):
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
 def test_password_change_and_preferences(browser, live, a11y, javascript):
-    email = f"member-{javascript}@example.org"
+    email = f"member-{'js' if javascript else 'nojs'}@example.org"
     make_user(live.app, email, "Mia", language="en", timezone="Europe/Berlin")
     context = new_context(browser, javascript, locale="en-GB")
     page = context.new_page()
     log_in(page, live, email)
 
-    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Settings", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Settings")
     a11y.check(page, javascript)
     if javascript:
