@@ -82,6 +82,16 @@ def user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email))
 
 
+def _read_link(kind: tuple[str, int], token: str, expired: str, invalid: str) -> dict:
+    """The payload of a mailed link. Raises Invalid with `expired` or `invalid`."""
+    try:
+        return tokens.read_token(kind, token)
+    except tokens.TokenExpired as error:
+        raise Invalid(expired) from error
+    except tokens.TokenInvalid as error:
+        raise Invalid(invalid) from error
+
+
 def _queue_verification(user: User) -> None:
     token = tokens.make_token(tokens.VERIFY_EMAIL, {"u": user.id, "e": user.email})
     queue_mail(
@@ -156,12 +166,12 @@ def resend_verification(user: User) -> None:
 
 def verify_email(token: str) -> User:
     """Mark the address in `token` verified. Works once; raises Invalid when expired or used."""
-    try:
-        payload = tokens.read_token(tokens.VERIFY_EMAIL, token)
-    except tokens.TokenExpired as error:
-        raise Invalid(_("This confirmation link has expired. Log in to get a new one.")) from error
-    except tokens.TokenInvalid as error:
-        raise Invalid(_("This confirmation link is not valid.")) from error
+    payload = _read_link(
+        tokens.VERIFY_EMAIL,
+        token,
+        expired=_("This confirmation link has expired. Log in to get a new one."),
+        invalid=_("This confirmation link is not valid."),
+    )
     with transaction():
         user = db.session.get(User, payload.get("u"))
         if user is None or user.email != payload.get("e"):
@@ -246,12 +256,12 @@ def request_password_reset(email: str) -> None:
 
 def user_for_reset(token: str) -> User:
     """The member a reset link belongs to. Raises Invalid when expired, used or forged."""
-    try:
-        payload = tokens.read_token(tokens.RESET_PASSWORD, token)
-    except tokens.TokenExpired as error:
-        raise Invalid(_("This reset link has expired. Please ask for a new one.")) from error
-    except tokens.TokenInvalid as error:
-        raise Invalid(_("This reset link is not valid. Please ask for a new one.")) from error
+    payload = _read_link(
+        tokens.RESET_PASSWORD,
+        token,
+        expired=_("This reset link has expired. Please ask for a new one."),
+        invalid=_("This reset link is not valid. Please ask for a new one."),
+    )
     user = db.session.get(User, payload.get("u"))
     if user is None or tokens.fingerprint(user.password_hash) != payload.get("p"):
         raise Invalid(_("This reset link was already used. Please ask for a new one."))
@@ -342,12 +352,12 @@ def confirm_email_change(token: str) -> User:
 
     Works once. Raises Invalid when expired, used or forged, Conflict when taken meanwhile.
     """
-    try:
-        payload = tokens.read_token(tokens.CHANGE_EMAIL, token)
-    except tokens.TokenExpired as error:
-        raise Invalid(_("This confirmation link has expired. Please start again.")) from error
-    except tokens.TokenInvalid as error:
-        raise Invalid(_("This confirmation link is not valid.")) from error
+    payload = _read_link(
+        tokens.CHANGE_EMAIL,
+        token,
+        expired=_("This confirmation link has expired. Please start again."),
+        invalid=_("This confirmation link is not valid."),
+    )
     user = db.session.get(User, payload.get("u"))
     if user is None or user.email != payload.get("old"):
         raise Invalid(_("This confirmation link was already used or is not valid."))
