@@ -29,11 +29,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         count = app.config["PEERHUB_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
-    logging.getLogger("peerhub").setLevel(logging.INFO)
+    _init_logging()
     _init_extensions(app)
     _register_blueprints(app)
     _init_templates(app)
     return app
+
+
+def _init_logging() -> None:
+    """Security events and mail progress are INFO: make sure they reach stderr somewhere."""
+    logger = logging.getLogger("peerhub")
+    logger.setLevel(logging.INFO)
+    if not logging.getLogger().handlers and not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
 
 
 def _init_extensions(app: Flask) -> None:

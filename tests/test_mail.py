@@ -164,3 +164,25 @@ def test_mail_to_a_german_member_is_german(app, client, outbox):
     mail = outbox("dora@example.org")[0]
     assert mail.subject == "Setze dein PeerHub-Passwort zurück" or "Passwort" in mail.subject
     assert mail.text_body.startswith("Hallo Dora,")
+
+
+def test_development_prints_mails_right_after_the_request(make_app, capsys):
+    app = make_app(MAIL_DELIVER_INLINE=True)
+    client = app.test_client()
+    response = client.post(
+        "/signup",
+        data={
+            "email": "dev@example.org",
+            "display_name": "Dev",
+            "password": "a sentence for development",
+            "language": "en",
+            "timezone": "UTC",
+            "consent": "y",
+        },
+    )
+    assert response.status_code == 303
+    printed = capsys.readouterr().out
+    assert "----- mail to dev@example.org -----" in printed
+    assert "https://peerhub.test/verify/" in printed
+    with app.app_context():
+        assert db.session.scalar(select(OutboxMail.status)) == "sent"

@@ -9,6 +9,7 @@ from peerhub.errors import NotFound
 from peerhub.extensions import db
 from peerhub.notifications import service
 from peerhub.web.htmx import redirect_after_post, render, wants_fragment
+from peerhub.web.seclog import security_event
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -52,6 +53,9 @@ def mark_read(notification_id: int):
     try:
         service.mark_read(current_user.id, notification_id)
     except NotFound:
+        security_event(
+            "access_refused", actor=current_user.id, target=f"notification:{notification_id}"
+        )
         abort(404)
     if wants_fragment():
         return render("notifications/index.html", "notifications/_list.html", **_list_context(True))
