@@ -149,3 +149,41 @@ def test_sqlite_backup_can_be_restored(tmp_path, alice, ctx):
         db.engine.dispose()
     again = ctx.test_cli_runner().invoke(args=["backup", str(copy)])
     assert again.exit_code != 0 and "exists already" in again.output
+
+
+def test_postgres_backup_can_be_restored(tmp_path, alice, ctx):
+    """README's pg_dump / pg_restore commands, tried on a scratch database."""
+    import shutil
+    import subprocess
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite backups are VACUUM INTO (tested above)")
+    if not shutil.which("pg_dump") or not shutil.which("pg_restore"):
+        pytest.fail("pg_dump and pg_restore come with PostgreSQL's client package")
+    url = db.engine.url
+    source = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    scratch = "peerhub_restore_check"
+    dump = tmp_path / "peerhub.dump"
+    subprocess.run(["pg_dump", "--format=custom", f"--file={dump}", source], check=True)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {scratch}"))
+        connection.execute(text(f"CREATE DATABASE {scratch}"))
+    target = url.set(drivername="postgresql", database=scratch)
+    try:
+        subprocess.run(
+            [
+                "pg_restore",
+                "--no-owner",
+                f"--dbname={target.render_as_string(hide_password=False)}",
+                str(dump),
+            ],
+            check=True,
+        )
+        restored = create_app(base_config(url.set(database=scratch).render_as_string(False)))
+        with restored.app_context():
+            assert db.session.scalar(select(User.email)) == alice.email
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {scratch}"))
