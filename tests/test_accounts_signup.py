@@ -173,3 +173,22 @@ def test_signed_in_member_is_sent_home_from_signup(client, alice, auth):
 
 def test_user_row_helper_reads_back(app, alice):
     assert user_row(app, alice.id).email == alice.email
+
+
+def test_double_submit_sends_a_fresh_link_not_a_warning(app, client, outbox):
+    client.post("/signup", data=GOOD)
+    again = client.post("/signup", data=GOOD)
+    assert again.status_code == 303
+    assert count_users(app) == 1
+    assert [m.template for m in outbox("newbie@example.org")] == ["verify_email", "verify_email"]
+
+
+def test_racing_sign_ups_make_one_account_and_no_error(ctx, monkeypatch):
+    data = service.SignUp("race@example.org", "Race", PASSWORD, "de", "UTC", True)
+    assert service.sign_up(data) is not None
+    # the second request looked before the first one committed
+    real = service.user_by_email
+    calls = iter([None])
+    monkeypatch.setattr(service, "user_by_email", lambda email: next(calls, real(email)))
+    assert service.sign_up(data) is None
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1

@@ -116,8 +116,9 @@ class SignUp:
 def sign_up(data: SignUp) -> User | None:
     """Create an unverified account and queue its verification mail.
 
-    The caller answers the same whether or not the address was taken: a taken
-    address gets a notice mail instead (None is returned). Raises Invalid.
+    The caller answers the same whether or not the address was taken (None is
+    returned then): a verified owner gets a notice, an unverified one a fresh
+    link, so a double click or a second try sends nothing confusing. Raises Invalid.
     """
     email = normalise_email(data.email)
     name = _check_display_name(data.display_name)
@@ -128,32 +129,49 @@ def sign_up(data: SignUp) -> User | None:
         raise Invalid(_("Please agree to the privacy notice to join."), "consent")
     # Hash before looking the address up, so a taken address answers in the same time.
     password_hash = hash_password(data.password)
-    with transaction():
-        existing = user_by_email(email)
-        if existing is not None:
-            queue_mail(
-                existing.email,
-                "signup_existing",
-                existing.language,
-                name=existing.display_name,
-                login=absolute_url("accounts.login"),
-                reset=absolute_url("accounts.forgot_password"),
+    try:
+        with transaction():
+            existing = user_by_email(email)
+            if existing is not None:
+                _tell_existing_owner(existing)
+                return None
+            user = User(
+                email=email,
+                display_name=name,
+                password_hash=password_hash,
+                language=language,
+                timezone=zone,
             )
-            return None
-        user = User(
-            email=email,
-            display_name=name,
-            password_hash=password_hash,
-            language=language,
-            timezone=zone,
-        )
-        user.consents.append(
-            Consent(purpose="privacy", policy_version=current_app.config["PRIVACY_POLICY_VERSION"])
-        )
-        db.session.add(user)
-        db.session.flush()
-        _queue_verification(user)
+            user.consents.append(
+                Consent(
+                    purpose="privacy", policy_version=current_app.config["PRIVACY_POLICY_VERSION"]
+                )
+            )
+            db.session.add(user)
+            db.session.flush()
+            _queue_verification(user)
+    except IntegrityError:
+        # Another request created the same address between our look-up and insert.
+        with transaction():
+            existing = user_by_email(email)
+            if existing is not None:
+                _tell_existing_owner(existing)
+        return None
     return user
+
+
+def _tell_existing_owner(existing: User) -> None:
+    if not existing.is_verified:
+        _queue_verification(existing)
+        return
+    queue_mail(
+        existing.email,
+        "signup_existing",
+        existing.language,
+        name=existing.display_name,
+        login=absolute_url("accounts.login"),
+        reset=absolute_url("accounts.forgot_password"),
+    )
 
 
 def resend_verification(user: User) -> None:
