@@ -58,6 +58,7 @@ def _init_extensions(app: Flask) -> None:
 
     from peerhub.accounts import models as _accounts  # noqa: F401 - register tables
     from peerhub.notifications import models as _notifications  # noqa: F401
+    from peerhub.profiles import models as _profiles  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

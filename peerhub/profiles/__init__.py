@@ -1,0 +1,1 @@
+"""Profiles, tags, availability, the member directory and blocking."""
