@@ -65,14 +65,20 @@ def _register_blueprints(app: Flask) -> None:
     from peerhub import demo
     from peerhub.accounts import cli as accounts_cli
     from peerhub.accounts import views as accounts
+    from peerhub.moderation import views as moderation
     from peerhub.notifications import cli as mail_cli
     from peerhub.notifications import views as notifications
+    from peerhub.profiles import seed as profile_seed
+    from peerhub.profiles import views as profiles
     from peerhub.web import cli as backup_cli
     from peerhub.web import errors, security, timefmt, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(notifications.bp)
+    app.register_blueprint(profiles.bp)
+    app.register_blueprint(moderation.bp)
+    app.register_blueprint(profile_seed.bp)
     app.register_blueprint(accounts_cli.bp)
     app.register_blueprint(mail_cli.bp)
     app.register_blueprint(demo.bp)
@@ -128,7 +134,7 @@ def _init_templates(app: Flask) -> None:
 
         return {
             "current_locale": str(get_locale()),
-            "languages": (("de", "Deutsch"), ("en", "English")),
+            "site_languages": (("de", "Deutsch"), ("en", "English")),
             "zone_name": zone_name,
             "unread_notifications": unread,
         }

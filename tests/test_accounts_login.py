@@ -11,7 +11,8 @@ from tests.conftest import make_user, user_row
 
 def test_login_and_logout(client, alice, auth):
     response = auth.login(alice)
-    assert response.headers["Location"] == "/"
+    # a member without a profile starts with the guided onboarding
+    assert response.headers["Location"] == "/onboarding"
     home = client.get("/")
     assert "Hello, Alice" in home.text
     assert client.get("/settings").status_code == 200
@@ -39,7 +40,7 @@ def test_login_follows_a_local_next_only(client, alice):
         response = client.post(
             "/login", data={"email": alice.email, "password": alice.password, "next": evil}
         )
-        assert response.headers["Location"] == "/"
+        assert response.headers["Location"] == "/onboarding"
         client.post("/logout")
 
 

@@ -128,7 +128,43 @@ def test_get_never_changes_state(app, client, alice, auth):
 # Every URL that names an object, requested by another member: 404.
 ID_FACTORIES = {
     "notification_id": lambda app, owner: _notification_for(app, owner),
+    "user_id": lambda app, owner: _member_who_blocked(app, owner),
+    "kind": lambda app, owner: "offer",
+    "step": lambda app, owner: "strengths",
+    "tag_id": lambda app, owner: _tag(app),
 }
+
+
+def _tag(app) -> int:
+    from peerhub.profiles.models import Tag
+
+    with app.app_context():
+        tag = Tag(name="Walker", key=f"walker{uuid.uuid4().hex[:8]}")
+        db.session.add(tag)
+        db.session.commit()
+        return tag.id
+
+
+# Routes whose ids name nothing private: they act on the member's own rows only, and an id
+# that is not theirs changes nothing (so a double click stays harmless).
+OWN_ROWS_ONLY = {
+    "profiles.remove_tag": "removes the tag from the member's own profile only",
+    "profiles.unblock": "lifts the member's own block only",
+    "profiles.add_tag": "adds to the member's own profile",
+    "profiles.onboarding": "the member's own profile",
+    "profiles.edit": "the member's own profile",
+}
+
+
+def _member_who_blocked(app, mallory) -> int:
+    """A member who blocked the walker: invisible to her."""
+    from peerhub.profiles.models import Block
+
+    walled = make_user(app, f"walled{uuid.uuid4().hex[:8]}@example.org", "Walled")
+    with app.app_context():
+        db.session.add(Block(blocker_id=walled.id, blocked_id=mallory.id))
+        db.session.commit()
+    return walled.id
 
 
 def _notification_for(app, owner) -> int:
@@ -146,10 +182,13 @@ def test_every_route_with_an_id_answers_404_to_another_member(app, client, alice
             continue
         if all(arg == "token" for arg in rule.arguments):
             continue  # signed links, tested with forged tokens in the account tests
+        if rule.endpoint in OWN_ROWS_ONLY:
+            continue
         values = {}
         for argument in rule.arguments:
             assert argument in ID_FACTORIES, f"{rule} names {argument}: add it to ID_FACTORIES"
-            values[argument] = ID_FACTORIES[argument](app, alice)
+            owner = mallory if argument == "user_id" else alice
+            values[argument] = ID_FACTORIES[argument](app, owner)
         path = rule.build(values)[1]
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(path, method=method)
@@ -202,3 +241,16 @@ def test_seed_demo_only_when_empty(app, runner):
     assert "Seeded" in first.output and "alice@example.org" in first.output
     second = runner.invoke(args=["seed-demo"])
     assert "Seeded" not in second.output and "alice@example.org" in second.output
+
+
+def test_every_moderation_page_is_404_for_members_and_visitors(app, client, mallory, auth):
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("moderation.")]
+    assert rules
+    paths = [(r, r.build({a: 1 for a in r.arguments})[1]) for r in rules]
+    for rule, path in paths:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            assert client.open(path, method=method).status_code == 404
+    auth.login(mallory)
+    for rule, path in paths:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            assert client.open(path, method=method).status_code == 404, path

@@ -26,6 +26,7 @@ from peerhub.accounts.forms import (
 )
 from peerhub.errors import Conflict, DomainError, Invalid, NotAllowed
 from peerhub.extensions import limiter, utcnow
+from peerhub.profiles import service as profiles
 from peerhub.web.htmx import redirect_after_post, render
 from peerhub.web.i18n import select_locale, select_timezone
 from peerhub.web.seclog import security_event
@@ -142,7 +143,10 @@ def login():
             _login(user, remember=form.remember.data)
             security_event("login", actor=user.id)
             flash(_("Welcome back, %(name)s.", name=user.display_name), "success")
-            return redirect_after_post(safe_next(form.next.data, url_for("web.home")), reload=True)
+            first_stop = url_for("web.home")
+            if profiles.profile_view(user.id).onboarded_at is None:
+                first_stop = url_for("profiles.onboarding_start")
+            return redirect_after_post(safe_next(form.next.data, first_stop), reload=True)
     elif form.is_submitted():
         status = 422
     return render("accounts/login.html", None, status=status, form=form)

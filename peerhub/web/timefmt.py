@@ -7,7 +7,7 @@ from functools import lru_cache
 from zoneinfo import available_timezones
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, get_timezone
+from flask_babel import format_date, format_datetime, format_time, get_timezone
 
 
 @lru_cache(maxsize=1)
@@ -35,9 +35,21 @@ def local_date(value: datetime | None, style: str = "medium") -> str:
     return format_date(value.astimezone(get_timezone()), style)
 
 
+def weekday_name(value: datetime) -> str:
+    """The weekday of an instant already placed in the viewer's zone, in their language."""
+    return format_date(value, "EEEE")
+
+
+def clock(value: datetime) -> str:
+    """Hours and minutes in the viewer's zone."""
+    return format_time(value, "HH:mm")
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = local_datetime
     app.jinja_env.filters["date"] = local_date
+    app.jinja_env.filters["weekday_name"] = weekday_name
+    app.jinja_env.filters["clock"] = clock
 
 
 def zone_name() -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from peerhub.accounts.service import set_language as save_language
 from peerhub.extensions import db
+from peerhub.profiles import service as profiles
 from peerhub.web.errors import error_response
 from peerhub.web.htmx import redirect_after_post, render
 from peerhub.web.security import safe_next
@@ -19,7 +20,10 @@ bp = Blueprint("web", __name__)
 @bp.get("/")
 def home():
     """The front page: what PeerHub is, or the member's starting points."""
-    return render("web/home.html", None)
+    completeness = None
+    if current_user.is_authenticated:
+        completeness = profiles.completeness(profiles.profile_view(current_user.id))
+    return render("web/home.html", None, completeness=completeness)
 
 
 @bp.get("/privacy")
