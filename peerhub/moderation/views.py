@@ -59,7 +59,7 @@ def tags():
         "moderation/tags.html",
         None,
         rows=rows,
-        page=page,
+        page_number=page,
         pages=pages,
         total=total,
         q=text,

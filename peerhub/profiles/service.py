@@ -353,13 +353,13 @@ def add_tag(user: User, kind: str, name: str) -> Profile:
         mine = [pt for pt in profile.tags if pt.kind == kind]
         if any(pt.tag_id == tag.id for pt in mine):
             return profile
-        if len(mine) >= TAGS_PER_KIND_MAX:
-            raise Invalid(_("Up to %(max)d tags here, please.", max=TAGS_PER_KIND_MAX), "tag")
         opposite = {"offer": "seek", "seek": "offer"}.get(kind)
         if opposite and any(pt.tag_id == tag.id and pt.kind == opposite for pt in profile.tags):
             raise Invalid(
                 _("You cannot offer and seek the same thing. Choose a more specific word."), "tag"
             )
+        if len(mine) >= TAGS_PER_KIND_MAX:
+            raise Invalid(_("Up to %(max)d tags here, please.", max=TAGS_PER_KIND_MAX), "tag")
         profile.tags.append(ProfileTag(tag=tag, kind=kind))
         db.session.flush()
         _refresh_search(profile)
