@@ -1,8 +1,9 @@
-"""Seed a large community and time the foundation's hot pages, beside a minimal Flask response.
+"""Seed a large community; time the hot pages and the directory beside a minimal Flask response.
 
 Prints one figure per line as `what database: value unit`. Runs on SQLite always and on
 PostgreSQL when BENCH_DATABASE_URL (default: the local test database) answers.
-Set BENCH_MEMBERS to change the community size (default 100000).
+Set BENCH_MEMBERS to change the community size (default 100000); the members are the
+complete, varied profiles `flask seed` makes (peerhub.profiles.seed.seed_members).
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ from collections.abc import Callable
 from flask import Flask
 from sqlalchemy import insert, text
 
+from bench import directory
 from peerhub import create_app
-from peerhub.accounts.models import User
 from peerhub.accounts.passwords import hash_password
 from peerhub.extensions import db, utcnow
 from peerhub.notifications.models import Notification
+from peerhub.profiles.seed import member_email, seed_members
 
 MEMBERS = int(os.environ.get("BENCH_MEMBERS", "100000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
 PASSWORD = "benchmark password sentence"  # noqa: S105 - seeded bench accounts
+SEED = 1
 PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -75,28 +78,8 @@ def seed(app: Flask, database: str) -> None:
             db.session.commit()
         upgrade()
         start = time.perf_counter()
-        password_hash = hash_password(PASSWORD)
+        seed_members(MEMBERS, seed=SEED, password_hash=hash_password(PASSWORD))
         now = utcnow()
-        batch = 10_000
-        for first in range(0, MEMBERS, batch):
-            rows = [
-                {
-                    "email": f"member{i}@bench.example",
-                    "display_name": f"Member {i}",
-                    "password_hash": password_hash,
-                    "language": "de" if i % 3 else "en",
-                    "timezone": "Europe/Berlin",
-                    "role": "member",
-                    "status": "active",
-                    "session_token": f"bench-token-{i}",
-                    "email_verified_at": now,
-                    "created_at": now,
-                    "password_changed_at": now,
-                }
-                for i in range(first, min(first + batch, MEMBERS))
-            ]
-            db.session.execute(insert(User), rows)
-        db.session.commit()
         ids = db.session.scalars(text("SELECT id FROM user_account ORDER BY id LIMIT 2000")).all()
         notes = [
             {
@@ -132,7 +115,8 @@ def run(url: str, database: str) -> None:
     report("login page", database, timed(lambda: anonymous.get("/login")))
 
     member = app.test_client()
-    response = member.post("/login", data={"email": "member1@bench.example", "password": PASSWORD})
+    viewer = member_email(SEED, 1)
+    response = member.post("/login", data={"email": viewer, "password": PASSWORD})
     assert response.status_code == 303, response.status_code
     report("member home", database, timed(lambda: member.get("/")))
     report("notification bell", database, timed(lambda: member.get("/notifications/bell")))
@@ -140,9 +124,11 @@ def run(url: str, database: str) -> None:
 
     def login_once():
         client = app.test_client()
-        client.post("/login", data={"email": "member77777@bench.example", "password": PASSWORD})
+        email = member_email(SEED, min(77777, MEMBERS))
+        client.post("/login", data={"email": email, "password": PASSWORD})
 
     report("login with argon2id", database, timed(login_once, rounds=max(10, ROUNDS // 10)))
+    directory.run(app, database, viewer, member, report)
     with app.app_context():
         db.engine.dispose()
 

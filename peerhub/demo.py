@@ -1,4 +1,9 @@
-"""`flask seed-demo`: a small demo community for `make run`."""
+"""`flask seed-demo`: a small demo community for `make run`.
+
+Alice and Bob are the textbook tandem (she offers agile project management and wants
+better time management, he the reverse); Carol leads a team and looks for a group for
+collegial case consultation. Around them, `DEMO_CROWD` seeded members fill the directory.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from sqlalchemy import func, select
 from peerhub.accounts.models import User
 from peerhub.accounts.passwords import hash_password
 from peerhub.extensions import db, transaction, utcnow
+from peerhub.profiles.seed import ProfileSpec, add_profile, seed_members
 
 bp = Blueprint("demo_cli", __name__, cli_group=None)
 
@@ -20,26 +26,119 @@ DEMO_MEMBERS = (
     ("mod@example.org", "Mo Derator", "de", "Europe/Berlin", "moderator"),
     ("admin@example.org", "Ada Admin", "en", "Europe/Zurich", "admin"),
 )
+DEMO_CROWD = 200  # seeded members around the demo logins
 
 
-def seed_demo() -> bool:
+def _hours(weekday: int, start: str, end: str) -> tuple[int, int, int]:
+    def minute(hhmm: str) -> int:
+        hours, minutes = hhmm.split(":")
+        return int(hours) * 60 + int(minutes)
+
+    return weekday, minute(start), minute(end)
+
+
+# Windows are local wall time: Bob's London evenings are the same hours as Alice's in Berlin.
+DEMO_PROFILES = {
+    "alice@example.org": ProfileSpec(
+        context="professional",
+        headline="Projektleiterin · biete Agiles Projektmanagement, suche Zeitmanagement",
+        about=(
+            "Ich leite seit sechs Jahren Softwareprojekte in einem mittelständischen Unternehmen "
+            "in Berlin. Scrum und Kanban habe ich in drei Teams eingeführt und teile gern, was "
+            "dabei funktioniert hat und was nicht. Mein eigener Kalender ist dagegen oft zu voll: "
+            "Ich möchte lernen, Prioritäten zu setzen und Zeit für konzentrierte Arbeit zu "
+            "schützen. Englisch oder Deutsch, beides ist mir recht."
+        ),
+        offers=("Agiles Projektmanagement", "Scrum", "Stakeholder Management"),
+        seeks=("Zeitmanagement", "Priorisierung"),
+        interests=("Resilienz", "Remote Work"),
+        goals=(
+            "Bis Ende des Quartals möchte ich zwei Vormittage pro Woche für konzentrierte "
+            "Arbeit freihalten.",
+            "Ich möchte Nein sagen können, wenn mein Kalender schon voll ist.",
+            "In drei Monaten möchte ich meine Aufgaben jeden Montag in 15 Minuten priorisieren.",
+        ),
+        languages=("de", "en"),
+        windows=(_hours(1, "18:00", "20:00"), _hours(3, "18:30", "20:00")),
+        meeting_mode="video",
+        rhythm="weekly",
+        session_length=90,
+        capacity=2,
+    ),
+    "bob@example.org": ProfileSpec(
+        context="professional",
+        headline="Operations manager · offering time management, keen to learn agile projects",
+        about=(
+            "I run operations for a small logistics company in London and have spent years "
+            "getting a chaotic week under control: time blocking, priorities, saying no. "
+            "Now my team is moving to agile project management and I want to learn it from "
+            "someone who has done it in practice. Ich spreche auch Deutsch, gern gemischt."
+        ),
+        offers=("Zeitmanagement", "Priorisierung", "Selbstorganisation"),
+        seeks=("Agiles Projektmanagement", "Scrum"),
+        interests=("Resilienz", "Public Speaking"),
+        goals=(
+            "By the end of the quarter I want to run our team's first three sprints with Scrum.",
+            "I want to introduce a retrospective that my team actually looks forward to.",
+        ),
+        languages=("de", "en"),
+        windows=(_hours(1, "17:00", "19:00"), _hours(3, "17:30", "19:30")),
+        meeting_mode="video",
+        rhythm="weekly",
+        session_length=90,
+        capacity=2,
+    ),
+    "carol@example.org": ProfileSpec(
+        context="leader",
+        headline="Teamleiterin in Wien · suche eine Gruppe für kollegiale Fallberatung",
+        about=(
+            "Ich leite ein Team von acht Entwicklerinnen und Entwicklern in Wien. Für schwierige "
+            "Führungssituationen suche ich eine kleine Gruppe von drei bis vier Führungskräften "
+            "für kollegiale Fallberatung: eine Person bringt einen Fall ein, eine moderiert, die "
+            "anderen beraten. Ich bringe Erfahrung mit Mitarbeitergesprächen und Konflikten mit."
+        ),
+        offers=("Führung", "Mitarbeitergespräche", "Konfliktlösung"),
+        seeks=("Delegieren", "Resilienz"),
+        interests=("Kollegiale Fallberatung", "Teamentwicklung"),
+        goals=(
+            "Bis Ende des Quartals möchte ich eine Gruppe für kollegiale Fallberatung mit drei "
+            "weiteren Führungskräften aufbauen.",
+            "Ich möchte jede Woche eine Aufgabe bewusst an mein Team abgeben.",
+            "In sechs Monaten möchte ich schwierige Gespräche ruhiger und klarer führen.",
+        ),
+        languages=("de", "en"),
+        windows=(_hours(0, "18:00", "19:30"), _hours(2, "12:00", "13:30")),
+        meeting_mode="either",
+        city="Wien",
+        rhythm="biweekly",
+        session_length=90,
+        capacity=3,
+    ),
+}
+
+
+def seed_demo(crowd: int = DEMO_CROWD) -> bool:
     """Add the demo members when the database has no members; True when it seeded."""
     with transaction():
         if db.session.scalar(select(func.count()).select_from(User)):
             return False
         password_hash = hash_password(DEMO_PASSWORD)
+        users = {}
         for email, name, language, zone, role in DEMO_MEMBERS:
-            db.session.add(
-                User(
-                    email=email,
-                    display_name=name,
-                    password_hash=password_hash,
-                    language=language,
-                    timezone=zone,
-                    role=role,
-                    email_verified_at=utcnow(),
-                )
+            users[email] = User(
+                email=email,
+                display_name=name,
+                password_hash=password_hash,
+                language=language,
+                timezone=zone,
+                role=role,
+                email_verified_at=utcnow(),
             )
+            db.session.add(users[email])
+        db.session.flush()
+        for email, spec in DEMO_PROFILES.items():
+            add_profile(users[email].id, spec)
+    seed_members(crowd, seed=1, password_hash=password_hash)
     return True
 
 
@@ -47,7 +146,7 @@ def seed_demo() -> bool:
 def seed_demo_command() -> None:
     """Seed the demo community when the database is empty, and print the demo logins."""
     if seed_demo():
-        click.echo("Seeded a demo community.")
+        click.echo(f"Seeded a demo community: the demo logins and {DEMO_CROWD} more members.")
     demo = db.session.scalars(
         select(User).where(User.email.in_([m[0] for m in DEMO_MEMBERS])).order_by(User.id)
     ).all()

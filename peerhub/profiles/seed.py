@@ -18,13 +18,13 @@ import time
 from bisect import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import accumulate
 
 import click
 from flask import Blueprint, current_app
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, insert, select, text
 
 from peerhub.accounts.models import User, new_session_token
 from peerhub.extensions import db, utcnow
@@ -44,6 +44,13 @@ from peerhub.profiles.text import clean_tag_name, stems, tag_key
 bp = Blueprint("seed_cli", __name__, cli_group=None)
 
 BATCH = 5_000
+_PROFILE_TABLES = (
+    "profile",
+    "profile_goal",
+    "profile_tag",
+    "profile_language",
+    "availability_window",
+)
 EMAIL_DOMAIN = "seed.example"  # RFC 2606: never a real mailbox
 
 # --- names --------------------------------------------------------------------
@@ -138,6 +145,17 @@ TAGS = (
     "Gründung", "Design Systems", "Figma", "Pressearbeit", "Agile Coaching", "Deutsch im Beruf",
 )  # fmt: skip
 
+ENGLISH_TAGS = frozenset(
+    (
+        "Public Speaking", "Stakeholder Management", "Python", "Storytelling", "Scrum",
+        "UX Research", "Excel", "Change Management", "Networking", "Coaching", "Remote Work",
+        "Kanban", "Design Thinking", "SQL", "Product Management", "Business English",
+        "JavaScript", "Machine Learning", "Cloud Computing", "OKR", "Facilitation", "Mentoring",
+        "Marketing", "Social Media", "LinkedIn", "Emotional Intelligence", "Growth Mindset",
+        "Requirements Engineering", "DevOps", "Design Systems", "Figma", "Agile Coaching",
+    )
+)  # fmt: skip
+
 # What people look for is not what they offer most: the soft skills lead.
 SEEK_FAVOURITES = (
     "Zeitmanagement", "Public Speaking", "Selbstorganisation", "Resilienz", "Führung",
@@ -200,7 +218,7 @@ ROLES = {
         ("Teamleiterin", "Teamleiter", "Team lead"),
         ("Abteilungsleiterin", "Abteilungsleiter", "Head of department"),
         ("Geschäftsführerin", "Geschäftsführer", "Managing director"),
-        ("Gründerin", "Gründer", "Founder"),
+        ("Bereichsleiterin", "Bereichsleiter", "Division head"),
         ("Engineering Managerin", "Engineering Manager", "Engineering manager"),
         ("Schulleiterin", "Schulleiter", "Head teacher"),
     ),
@@ -208,7 +226,7 @@ ROLES = {
         ("Scrum Master", "Scrum Master", "Scrum master"),
         ("Agile Coach", "Agile Coach", "Agile coach"),
         ("Product Ownerin", "Product Owner", "Product owner"),
-        ("Entwicklerin im Produktteam", "Entwickler im Produktteam", "Developer in a product team"),
+        ("Team-Coach", "Team-Coach", "Team coach"),
     ),
     "student": (
         ("Informatikstudentin", "Informatikstudent", "Computer science student"),
@@ -234,7 +252,7 @@ WORKPLACES = {
             "in einem Konzern",
             "im öffentlichen Dienst",
             "in einer Agentur",
-            "freiberuflich",
+            "in einer Unternehmensberatung",
         ),
         "leader": ("in einem Familienunternehmen", "in einem Scale-up", "in einem Konzern"),
         "team": ("in einem agilen Produktteam", "in einem verteilten Team", "in einer Agentur"),
@@ -248,7 +266,7 @@ WORKPLACES = {
             "at a large corporation",
             "in the public sector",
             "at an agency",
-            "as a freelancer",
+            "at a consultancy",
         ),
         "leader": ("at a family business", "at a scale-up", "at a large corporation"),
         "team": ("in an agile product team", "in a distributed team", "at an agency"),
@@ -279,9 +297,9 @@ HEADLINES = {
 ABOUT = {
     "de": {
         "intro": (
-            "Ich bin {role} {place}.",
-            "Beruflich bin ich {role} {place}.",
-            "Seit ein paar Jahren arbeite ich als {role} {place}.",
+            "Ich bin {a_role} {place}.",
+            "Beruflich bin ich {a_role} {place}.",
+            "Seit ein paar Jahren arbeite ich als {a_role} {place}.",
         ),
         "offer": (
             "Anderen helfe ich gern bei {o1} und {o2}.",
@@ -305,9 +323,9 @@ ABOUT = {
     },
     "en": {
         "intro": (
-            "I'm a {role} {place}.",
-            "I work as a {role} {place}.",
-            "For a few years now I've been a {role} {place}.",
+            "I'm {a_role} {place}.",
+            "I work as {a_role} {place}.",
+            "For a few years now I've been {a_role} {place}.",
         ),
         "offer": (
             "I'm glad to help others with {o1} and {o2}.",
@@ -410,30 +428,39 @@ WEEKDAY_WEIGHTS = (14, 20, 18, 20, 10, 7, 11)
 
 
 @dataclass(frozen=True)
+class ProfileSpec:
+    """A complete profile as plain values, ready to be written (see `add_profile`)."""
+
+    context: str
+    headline: str
+    about: str
+    offers: tuple[str, ...]
+    seeks: tuple[str, ...]
+    interests: tuple[str, ...]
+    goals: tuple[str, ...]
+    languages: tuple[str, ...]
+    windows: tuple[tuple[int, int, int], ...]  # weekday (0 = Monday), start minute, end minute
+    meeting_mode: str = "video"
+    city: str | None = None
+    rhythm: str = "weekly"
+    session_length: int = 60
+    capacity: int = 2
+    status: str = "open"
+    visibility: str = "members"
+    # `about` in the pieces it was built from (joined by spaces), for cached stemming
+    about_parts: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class SeedMember:
-    """Everything about one seeded member; times are offsets back from the moment of seeding."""
+    """One seeded member; times are offsets back from the moment of seeding."""
 
     index: int
     email: str
     display_name: str
     language: str
     timezone: str
-    context: str
-    headline: str
-    about: str
-    meeting_mode: str
-    city: str | None
-    rhythm: str
-    session_length: int
-    capacity: int
-    status: str
-    visibility: str
-    offers: tuple[str, ...]
-    seeks: tuple[str, ...]
-    interests: tuple[str, ...]
-    goals: tuple[str, ...]
-    languages: tuple[str, ...]
-    windows: tuple[tuple[int, int, int], ...]  # weekday, start minute, end minute
+    profile: ProfileSpec
     age_minutes: int  # how long ago the account was made
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -461,16 +488,32 @@ class _Weighted:
         return chosen
 
 
-def _zipf(names: Sequence[str], exponent: float = 1.0) -> _Weighted:
-    return _Weighted([(name, 1 / (rank + 1) ** exponent) for rank, name in enumerate(names)])
+def _zipf(
+    names: Sequence[str], exponent: float = 1.0, shift: float = 0.0, english_boost: float = 1.0
+) -> _Weighted:
+    """Zipf(-Mandelbrot) popularity: weight 1 / (rank + shift) ** exponent, rank from 1."""
+    return _Weighted(
+        [
+            (name, (english_boost if name in ENGLISH_TAGS else 1) / (rank + 1 + shift) ** exponent)
+            for rank, name in enumerate(names)
+        ]
+    )
 
 
-_OFFER_POOL = _zipf(TAGS, 0.9)
-_SEEK_POOL = _zipf(
-    [*SEEK_FAVOURITES, *(t for t in TAGS if t not in SEEK_FAVOURITES)],
-    1.0,
-)
-_INTEREST_POOL = _zipf([*reversed(TAGS[:40]), *TAGS[40:]], 0.6)  # flatter, another order
+# A flattened head: the most popular tag is offered by about a quarter of the members,
+# the median one by a few percent. Members who speak English in the app lean to the
+# English words of the (shared, mixed) vocabulary.
+def _pools(boost: float) -> dict[str, _Weighted]:
+    seek_order = [*SEEK_FAVOURITES, *(t for t in TAGS if t not in SEEK_FAVOURITES)]
+    interest_order = [*reversed(TAGS[:40]), *TAGS[40:]]  # flatter, another order
+    return {
+        "offer": _zipf(TAGS, 1.0, 4, boost),
+        "seek": _zipf(seek_order, 1.0, 4, boost),
+        "interest": _zipf(interest_order, 0.6, 0, boost),
+    }
+
+
+_TAG_POOLS = {"de": _pools(1.0), "en": _pools(4.0)}
 _CONTEXT_POOL = _Weighted(list(CONTEXT_WEIGHTS.items()))
 _ZONES = {
     "german": _Weighted(ZONES_GERMAN),
@@ -515,6 +558,14 @@ def _window(rng: random.Random, weekday: int, session_length: int) -> tuple[int,
     return weekday, start, end
 
 
+def _with_article(role: str) -> str:
+    """ "Project manager" -> "a project manager", "HR specialist" -> "an HR specialist"."""
+    first = role.split()[0]
+    if not any(c.isupper() for c in first[1:]):  # keep UX, HR, PhD as written
+        role = role[0].lower() + role[1:]
+    return ("an " if role[0] in "aeioAEIO" or first == "HR" else "a ") + role
+
+
 def _fit(text_: str, limit: int) -> str:
     return text_ if len(text_) <= limit else text_[: limit - 1].rstrip() + "…"
 
@@ -554,13 +605,16 @@ def generate_member(seed: int, index: int) -> SeedMember:
     offers: list[str] = []
     if rng.random() < 0.5:
         offers.append(rng.choice(context_offers))
-    offers += _OFFER_POOL.distinct(rng, rng.randint(2, 6) - len(offers), set(offers))
+    pools = _TAG_POOLS[language]
+    offers += pools["offer"].distinct(rng, rng.randint(2, 6) - len(offers), set(offers))
     seeks: list[str] = []
     first_seek = rng.choice(context_seeks)
     if rng.random() < 0.5 and first_seek not in offers:
         seeks.append(first_seek)
-    seeks += _SEEK_POOL.distinct(rng, rng.randint(1, 4) - len(seeks), set(offers) | set(seeks))
-    interests = _INTEREST_POOL.distinct(rng, rng.choice((0, 1, 1, 2, 2, 3, 4)), {*offers, *seeks})
+    seeks += pools["seek"].distinct(rng, rng.randint(1, 4) - len(seeks), set(offers) | set(seeks))
+    interests = pools["interest"].distinct(
+        rng, rng.choice((0, 1, 1, 2, 2, 3, 4)), {*offers, *seeks}
+    )
 
     roll = rng.random()
     meeting_mode = "video" if roll < 0.60 else ("in_person" if roll < 0.75 else "either")
@@ -587,7 +641,10 @@ def generate_member(seed: int, index: int) -> SeedMember:
     about_texts = ABOUT[language]
     words["place"] = rng.choice(WORKPLACES[language][context])
     words["rhythm"] = about_texts[rhythm]
-    sentences = [rng.choice(about_texts["intro"]), rng.choice(about_texts["offer"])]
+    words["a_role"] = _with_article(role) if language == "en" else role
+    # students and career starters have no "for years" or "professionally" yet
+    intros = about_texts["intro"][:1] if context in ("student", "career_starter") else None
+    sentences = [rng.choice(intros or about_texts["intro"]), rng.choice(about_texts["offer"])]
     optional = ["seek", "style"] + (["interest"] if interests else [])
     rng.shuffle(optional)
     sentences += [rng.choice(about_texts[part]) for part in optional[: rng.randint(0, 2)]]
@@ -609,15 +666,16 @@ def generate_member(seed: int, index: int) -> SeedMember:
     weekdays = _WEEKDAY_POOL.distinct(rng, rng.choices((1, 2, 3, 4), (30, 40, 20, 10))[0], set())
     windows = tuple(sorted(_window(rng, day, session_length) for day in weekdays))
 
-    return SeedMember(
-        index=index,
-        email=member_email(seed, index),
-        display_name=display_name,
-        language=language,
-        timezone=zone,
+    profile = ProfileSpec(
         context=context,
         headline=headline,
         about=about,
+        offers=tuple(offers),
+        seeks=tuple(seeks),
+        interests=tuple(interests),
+        goals=tuple(goals),
+        languages=tuple(sorted(spoken)),
+        windows=windows,
         meeting_mode=meeting_mode,
         city=city,
         rhythm=rhythm,
@@ -625,21 +683,26 @@ def generate_member(seed: int, index: int) -> SeedMember:
         capacity=capacity,
         status=status,
         visibility=visibility,
-        offers=tuple(offers),
-        seeks=tuple(seeks),
-        interests=tuple(interests),
-        goals=tuple(goals),
-        languages=tuple(sorted(spoken)),
-        windows=windows,
+        about_parts=tuple(sentences) if about == " ".join(sentences) else (about,),
+    )
+    return SeedMember(
+        index=index,
+        email=member_email(seed, index),
+        display_name=display_name,
+        language=language,
+        timezone=zone,
+        profile=profile,
         age_minutes=int(900 * 24 * 60 * rng.random() ** 1.6) + 60,  # recent sign-ups more often
         extra={
             "verified_after": rng.randint(2, 600),
             "onboarded_after": rng.randint(10, 3000),
             "edited_after": rng.randint(0, 60 * 24 * 90),
             "login_before": rng.randint(0, 60 * 24 * 60) if rng.random() < 0.85 else None,
-            "about_parts": sentences if about == " ".join(sentences) else [about],
         },
     )
+
+
+_key = lru_cache(maxsize=4096)(tag_key)  # the same few hundred tag names and cities, all day
 
 
 @lru_cache(maxsize=100_000)
@@ -692,6 +755,119 @@ def ensure_tags(names: Sequence[str]) -> dict[str, tuple[int, str]]:
     return found
 
 
+def profile_rows(
+    user_id: int,
+    spec: ProfileSpec,
+    tags: dict[str, tuple[int, str]],
+    created_at: datetime,
+    onboarded_at: datetime | None,
+    updated_at: datetime,
+) -> dict[Table, list[dict]]:
+    """The rows of one complete profile by table; `tags` maps tag keys to (id, stored name)."""
+    chosen = {
+        kind: [tags[_key(name)] for name in names]
+        for kind, names in (
+            ("offer", spec.offers),
+            ("seek", spec.seeks),
+            ("interest", spec.interests),
+        )
+    }
+    document = _search_document(
+        spec.headline,
+        *(spec.about_parts or (spec.about,)),
+        *spec.goals,
+        *(name for found in chosen.values() for _id, name in found),
+    )
+    return {
+        Profile.__table__: [
+            {
+                "user_id": user_id,
+                "headline": spec.headline,
+                "about": spec.about,
+                "context": spec.context,
+                "meeting_mode": spec.meeting_mode,
+                "city": spec.city,
+                "city_key": _key(spec.city) if spec.city else None,
+                "rhythm": spec.rhythm,
+                "session_length": spec.session_length,
+                "capacity": spec.capacity,
+                "status": spec.status,
+                "visibility": spec.visibility,
+                "search_document": document,
+                "onboarded_at": onboarded_at,
+                "created_at": created_at,
+                "updated_at": updated_at,
+            }
+        ],
+        Goal.__table__: [
+            {"user_id": user_id, "position": p, "text": t} for p, t in enumerate(spec.goals)
+        ],
+        ProfileTag.__table__: [
+            {"user_id": user_id, "tag_id": tag_id, "kind": kind}
+            for kind, found in chosen.items()
+            for tag_id, _name in found
+        ],
+        ProfileLanguage.__table__: [{"user_id": user_id, "code": c} for c in spec.languages],
+        AvailabilityWindow.__table__: [
+            {"user_id": user_id, "weekday": d, "start_minute": s, "end_minute": e}
+            for d, s, e in spec.windows
+        ],
+    }
+
+
+def _insert(rows_by_table: dict[Table, list[dict]]) -> None:
+    """Bulk-insert rows (all rows of a table have the same keys), in the session's transaction.
+
+    SQLite: Core executemany (the ORM's bulk path would split the rows into small groups by
+    which columns are None, several times slower). PostgreSQL: COPY, since psycopg's
+    executemany still sends one statement per row.
+    """
+    connection = db.session.connection()
+    if (connection.dialect.name, connection.dialect.driver) != ("postgresql", "psycopg"):
+        for table_, rows in rows_by_table.items():
+            if rows:
+                db.session.execute(insert(table_), rows)
+        return
+    from psycopg import sql
+
+    with connection.connection.driver_connection.cursor() as cursor:
+        for table_, rows in rows_by_table.items():
+            if not rows:
+                continue
+            columns = list(rows[0])
+            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(table_.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+            )
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row([row[c] for c in columns])
+
+
+def _insert_users(rows: list[dict]) -> list[int]:
+    """Insert user rows; their new ids, in order."""
+    users_table = User.__table__
+    if db.session.connection().dialect.name != "postgresql":
+        returning = insert(users_table).returning(users_table.c.id, sort_by_parameter_order=True)
+        return list(db.session.execute(returning, rows).scalars())
+    # Ids from the table's own sequence (safe beside other writers), then COPY.
+    ids = db.session.scalars(
+        text(
+            "SELECT nextval(pg_get_serial_sequence('user_account', 'id')) "
+            "FROM generate_series(1, :n)"
+        ),
+        {"n": len(rows)},
+    ).all()
+    _insert({users_table: [{"id": i, **row} for i, row in zip(ids, rows, strict=True)]})
+    return list(ids)
+
+
+def add_profile(user_id: int, spec: ProfileSpec, onboarded: bool = True) -> None:
+    """Write a complete profile for an existing member (in the caller's transaction)."""
+    tags = ensure_tags([*spec.offers, *spec.seeks, *spec.interests])
+    now = utcnow()
+    _insert(profile_rows(user_id, spec, tags, now, now if onboarded else None, now))
+
+
 def _default_password_hash() -> str:
     from peerhub.accounts.passwords import hash_password
     from peerhub.demo import DEMO_PASSWORD
@@ -715,22 +891,16 @@ def seed_members(
     password_hash = password_hash or _default_password_hash()
     tags = ensure_tags(TAGS)
     db.session.commit()
-    tag_ids = {name: tags[tag_key(name)][0] for name in TAGS}
-    tag_names = {name: tags[tag_key(name)][1] for name in TAGS}
     start_index = _next_index(seed)
     now = utcnow()
     minutes = timedelta(minutes=1)
+    tables = [t for t in db.metadata.sorted_tables if t.name in _PROFILE_TABLES]
 
-    # Core inserts on the tables: the ORM's bulk path splits rows into small groups by which
-    # columns are None, and splices RETURNING results quadratically.
-    users_table = User.__table__
-    insert_users = insert(users_table).returning(users_table.c.id, sort_by_parameter_order=True)
     for first in range(start_index, start_index + count, BATCH):
         members = [
             generate_member(seed, i) for i in range(first, min(first + BATCH, start_index + count))
         ]
-        users, profiles, goals, links, languages, windows = [], [], [], [], [], []
-        times = []
+        users, times = [], []
         for m in members:
             created = now - m.age_minutes * minutes
             verified = min(now, created + m.extra["verified_after"] * minutes)
@@ -756,47 +926,14 @@ def seed_members(
                     "password_changed_at": created,
                 }
             )
-        ids = db.session.execute(insert_users, users).scalars().all()
+        ids = _insert_users(users)
+        batch: dict[Table, list[dict]] = {table_: [] for table_ in tables}
         for user_id, m, (created, onboarded, edited) in zip(ids, members, times, strict=True):
-            names = [tag_names[t] for t in (*m.offers, *m.seeks, *m.interests)]
-            profiles.append(
-                {
-                    "user_id": user_id,
-                    "headline": m.headline,
-                    "about": m.about,
-                    "context": m.context,
-                    "meeting_mode": m.meeting_mode,
-                    "city": m.city,
-                    "city_key": tag_key(m.city) if m.city else None,
-                    "rhythm": m.rhythm,
-                    "session_length": m.session_length,
-                    "capacity": m.capacity,
-                    "status": m.status,
-                    "visibility": m.visibility,
-                    "search_document": _search_document(
-                        m.headline, *m.extra["about_parts"], *m.goals, *names
-                    ),
-                    "onboarded_at": onboarded,
-                    "created_at": created,
-                    "updated_at": edited,
-                }
-            )
-            goals += [{"user_id": user_id, "position": p, "text": t} for p, t in enumerate(m.goals)]
-            for kind, chosen in (("offer", m.offers), ("seek", m.seeks), ("interest", m.interests)):
-                links += [{"user_id": user_id, "tag_id": tag_ids[t], "kind": kind} for t in chosen]
-            languages += [{"user_id": user_id, "code": code} for code in m.languages]
-            windows += [
-                {"user_id": user_id, "weekday": d, "start_minute": s, "end_minute": e}
-                for d, s, e in m.windows
-            ]
-        for model, rows in (
-            (Profile, profiles),
-            (Goal, goals),
-            (ProfileTag, links),
-            (ProfileLanguage, languages),
-            (AvailabilityWindow, windows),
-        ):
-            db.session.execute(insert(model.__table__), rows)
+            for table_, rows in profile_rows(
+                user_id, m.profile, tags, created, onboarded, edited
+            ).items():
+                batch[table_] += rows
+        _insert(batch)
         db.session.commit()
         if progress is not None:
             progress(len(members))
@@ -810,7 +947,14 @@ def analyze() -> None:
 
 
 @bp.cli.command("seed")
-@click.option("--members", "count", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option(
+    "--members",
+    "count",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="How many members to add.",
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same members.")
 @click.option(
     "--password",
