@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from flask_migrate import upgrade
 from sqlalchemy import select, text
 
@@ -126,8 +127,8 @@ def runner(app: Flask):
 
 @pytest.fixture
 def ctx(app: Flask) -> Iterator[Flask]:
-    """An app context for service tests without HTTP."""
-    with app.app_context():
+    """An app context for service tests without HTTP; messages in English, as for the client."""
+    with app.app_context(), force_locale("en"):
         yield app
         db.session.remove()
 

@@ -117,6 +117,10 @@ class A11y:
             target = context.new_page()
             target.set_content(html, wait_until="load")
         try:
+            # colours mid-transition (a stylesheet arriving, a hover) are not the page's colours
+            target.evaluate(
+                "() => Promise.all(document.getAnimations().map(a => a.finished.catch(() => null)))"
+            )
             if not target.evaluate("() => typeof window.axe !== 'undefined'"):
                 target.add_script_tag(content=self.source)
             results = target.evaluate(
