@@ -19,12 +19,12 @@ from sqlalchemy import (
     column,
     func,
     literal_column,
-    not_,
     select,
     table,
     union_all,
 )
 from sqlalchemy.orm import join
+from sqlalchemy.sql import Select
 
 from peerhub.accounts.models import User
 from peerhub.extensions import db
@@ -141,38 +141,50 @@ def pg_tsquery(terms: list[list[str]]) -> str:
     return " & ".join(groups)
 
 
-def _tag_filter(name: str, kind: str) -> ColumnElement[bool] | None:
-    key = tag_key(name)
-    if not key:
-        return None
-    # Uncorrelated: the tag id once, then its members through (tag_id, kind).
-    tag_id = select(Tag.id).where(Tag.key == key).scalar_subquery()
-    members = select(ProfileTag.user_id).where(ProfileTag.tag_id == tag_id, ProfileTag.kind == kind)
-    return Profile.user_id.in_(members)
+def _members(subquery: Select, user_id: ColumnElement[int], drives: bool) -> ColumnElement[bool]:
+    """`Profile.user_id` is among the `user_id`s `subquery` selects.
+
+    SQLite plans `IN (…)` as a list it builds whole or as the driving loop, and `EXISTS` as a
+    primary-key probe per row: the list when it may drive (no text), the probe when the full
+    text index drives and the list would be, say, every German speaker.
+    """
+    if drives:
+        return Profile.user_id.in_(subquery)
+    return subquery.where(user_id == Profile.user_id).exists()
 
 
-def _filters(viewer_id: int, query: DirectoryQuery) -> list[ColumnElement[bool]]:
-    """Who may be listed at all, and the member's filters; raises ValueError for a bad one."""
+def _listed_for(viewer_id: int) -> list[ColumnElement[bool]]:
+    """Who may appear in `viewer_id`'s directory at all (rows of Profile joined with User)."""
     blocked = union_all(
         select(Block.blocked_id).where(Block.blocker_id == viewer_id),
         select(Block.blocker_id).where(Block.blocked_id == viewer_id),
     )
-    conditions: list[ColumnElement[bool]] = [
+    return [
         Profile.visibility == "members",
         Profile.status == "open",
         User.status == "active",
         User.email_verified_at.is_not(None),
         Profile.user_id != viewer_id,
-        not_(Profile.user_id.in_(blocked)),
+        Profile.user_id.not_in(blocked),
     ]
+
+
+def _filters(query: DirectoryQuery, text: bool) -> list[ColumnElement[bool]]:
+    """The member's filters, combined with AND; raises ValueError for a bad one."""
+    conditions: list[ColumnElement[bool]] = []
     for name, kind in ((query.offers, "offer"), (query.seeks, "seek")):
-        condition = _tag_filter(name, kind)
-        if condition is not None:
-            conditions.append(condition)
+        key = tag_key(name)
+        if key:
+            # The tag's id once (uncorrelated), then (tag_id, kind) or the primary key.
+            tag_id = select(Tag.id).where(Tag.key == key).scalar_subquery()
+            tagged = select(ProfileTag.user_id).where(
+                ProfileTag.tag_id == tag_id, ProfileTag.kind == kind
+            )
+            conditions.append(_members(tagged, ProfileTag.user_id, drives=not text))
     language = query.language.strip().lower()
     if language:
         speakers = select(ProfileLanguage.user_id).where(ProfileLanguage.code == language)
-        conditions.append(Profile.user_id.in_(speakers))
+        conditions.append(_members(speakers, ProfileLanguage.user_id, drives=not text))
     mode = query.meeting_mode.strip()
     if mode in MEETING_MODE_FILTERS:
         conditions.append(Profile.meeting_mode.in_((mode, "either")))
@@ -187,26 +199,29 @@ def _filters(viewer_id: int, query: DirectoryQuery) -> list[ColumnElement[bool]]
         available = select(AvailabilityWindow.user_id).where(
             AvailabilityWindow.weekday == query.weekday
         )
-        conditions.append(Profile.user_id.in_(available))
+        conditions.append(_members(available, AvailabilityWindow.user_id, drives=not text))
     if query.has_room:
         conditions.append(has_room_condition())
     return conditions
 
 
-def _ranked(terms: list[list[str]], dialect: str):
-    """(FROM clause, extra conditions, relevance ordering) for a text search."""
+def _text_search(terms: list[list[str]], dialect: str):
+    """(FROM clause, match condition, relevance ordering) for a text search."""
     if dialect == "sqlite":
         fts = _profile_fts
-        source = join(join(fts, Profile, Profile.user_id == fts.c.rowid), User, _OWNER)
+        # `+rowid` keeps the planner from probing FTS5 by rowid (re-running MATCH per profile,
+        # ruinous for a common word): the full-text index always drives, profiles are looked up.
+        by_rowid = Profile.user_id == literal_column(f"+{FTS_TABLE}.rowid")
+        source = join(join(fts, Profile, by_rowid), User, _OWNER)
         match = literal_column(FTS_TABLE).op("MATCH")(bindparam("fts_match", fts5_match(terms)))
         # FTS5's hidden `rank` column is bm25(profile_fts), lower for better matches; unlike a
         # bm25() call it may sit beside the window count.
-        return source, [match], fts.c.rank.asc()
+        return source, match, fts.c.rank.asc()
     if dialect == "postgresql":
         document = func.to_tsvector(_SIMPLE, Profile.search_document)
         tsquery = func.to_tsquery(_SIMPLE, bindparam("tsquery", pg_tsquery(terms)))
-        source = join(Profile, User, _OWNER)
-        return source, [document.op("@@")(tsquery)], func.ts_rank(document, tsquery).desc()
+        match = document.op("@@")(tsquery)
+        return join(Profile, User, _OWNER), match, func.ts_rank(document, tsquery).desc()
     raise NotImplementedError(f"directory search on {dialect}")
 
 
@@ -216,38 +231,56 @@ def search_members(
     """One page of the members `viewer_id` may find with `query`; ValueError for a bad filter."""
     page = max(1, page)
     per_page = min(max(1, per_page), PER_PAGE_MAX)
-    conditions = _filters(viewer_id, query)
+    dialect = db.engine.dialect.name
     terms = query_terms(query.text)
+    filters = _filters(query, text=bool(terms))
+    conditions = _listed_for(viewer_id) + filters
     if terms:
-        source, matches, relevance = _ranked(terms, db.engine.dialect.name)
-        conditions += matches
+        source, match, relevance = _text_search(terms, dialect)
+        conditions.append(match)
         order = [relevance, Profile.updated_at.desc(), Profile.user_id]
     else:
         source = join(Profile, User, _OWNER)
         order = [Profile.updated_at.desc(), Profile.user_id]
 
-    columns = (
-        Profile.user_id,
-        User.display_name,
-        Profile.headline,
-        Profile.meeting_mode,
-        Profile.city,
-    )
-    # The total rides along as a window count: the matches are found and ranked once.
-    rows = db.session.execute(
-        select(*columns, func.count().over().label("total"))
+    # Only ids travel through the ranking and sorting; the page's details come afterwards.
+    ranked = (
+        select(Profile.user_id)
         .select_from(source)
         .where(*conditions)
         .order_by(*order)
         .limit(per_page)
         .offset((page - 1) * per_page)
-    ).all()
-    if rows:
-        total = rows[0].total
-    else:  # past the end (or nothing at all): the count alone
+    )
+    # With text every match is ranked anyway, so the total rides along as a window count.
+    # Without text the page is a top-N sort; PostgreSQL counts faster apart, while SQLite
+    # saves a second pass over the profiles when filters must read them.
+    if terms or (filters and dialect == "sqlite"):
+        rows = db.session.execute(ranked.add_columns(func.count().over())).all()
+        ids = [user_id for user_id, _ in rows]
+        total = rows[0][1] if rows else None
+    else:
+        ids = list(db.session.scalars(ranked))
+        total = None
+    if total is None:  # also past the last page, where no row carries the window count
         total = db.session.scalar(select(func.count()).select_from(source).where(*conditions))
-    hits = [
-        DirectoryHit(
+    hits = _hits(ids)
+    return DirectoryPage(items=hits, total=total or 0, page=page, per_page=per_page)
+
+
+def _hits(ids: list[int]) -> list[DirectoryHit]:
+    """The directory entries for `ids`, in that order, with offers, seeks and languages."""
+    if not ids:
+        return []
+    rows = db.session.execute(
+        select(
+            Profile.user_id, User.display_name, Profile.headline, Profile.meeting_mode, Profile.city
+        )
+        .join(User, _OWNER)
+        .where(Profile.user_id.in_(ids))
+    )
+    by_id = {
+        row.user_id: DirectoryHit(
             user_id=row.user_id,
             display_name=row.display_name,
             headline=row.headline,
@@ -255,9 +288,10 @@ def search_members(
             city=row.city,
         )
         for row in rows
-    ]
+    }
+    hits = [by_id[user_id] for user_id in ids if user_id in by_id]
     _load_tags_and_languages(hits)
-    return DirectoryPage(items=hits, total=total or 0, page=page, per_page=per_page)
+    return hits
 
 
 def _load_tags_and_languages(hits: list[DirectoryHit]) -> None:
