@@ -18,6 +18,8 @@ from peerhub.profiles.models import (
     ProfileLanguage,
     ProfileTag,
     Tag,
+    language_mask,
+    weekday_mask,
 )
 from peerhub.profiles.search import (
     DirectoryPage,
@@ -77,6 +79,8 @@ def add_member(
             status=status,
             visibility=visibility,
             search_document=search_document(headline, about, *goals, *tag_names),
+            language_mask=language_mask(languages),
+            weekday_mask=weekday_mask(weekdays),
             updated_at=updated_at or now,
         )
     )
@@ -305,13 +309,16 @@ def test_full_text_objects_exist(ctx):
         } <= names
     else:
         definition = db.session.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_profile_search_vector'")
+        ).scalar()
+        assert "gin" in definition and "(search_vector)" in definition
+        generated = db.session.execute(
             text(
-                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_profile_search_document_fts'"
+                "SELECT generation_expression FROM information_schema.columns "
+                "WHERE table_name = 'profile' AND column_name = 'search_vector'"
             )
         ).scalar()
-        assert "gin" in definition and "to_tsvector('simple'::regconfig, search_document)" in (
-            definition
-        )
+        assert "to_tsvector('simple'::regconfig, search_document)" in generated
 
 
 # --- filters --------------------------------------------------------------------
@@ -504,7 +511,8 @@ def test_order_without_text_is_newest_then_id(ctx):
     tie_a = add_member("TieA", updated_at=moment)
     tie_b = add_member("TieB", updated_at=moment)
     newest = add_member("Newest", updated_at=moment + timedelta(minutes=5))
-    assert found(me) == [newest, tie_a, tie_b, older]
+    # ties go to the later member: newest-first is one direction, which the index serves
+    assert found(me) == [newest, tie_b, tie_a, older]
 
 
 def test_order_with_text_is_relevance_first(ctx):
@@ -522,7 +530,7 @@ def test_equal_relevance_is_newest_then_id(ctx):
     older = add_member("Older", headline="Kanban", updated_at=moment - timedelta(minutes=5))
     tie_a = add_member("TieA", headline="Kanban", updated_at=moment)
     tie_b = add_member("TieB", headline="Kanban", updated_at=moment)
-    assert found(me, text="kanban") == [tie_a, tie_b, older]
+    assert found(me, text="kanban") == [tie_b, tie_a, older]
 
 
 def test_page_page_properties():
@@ -577,11 +585,36 @@ def test_hits_carry_tags_and_languages_without_a_query_per_hit(ctx):
         ("profile_fts", "table", False),
         ("profile_fts_data", "table", False),
         ("profile_fts_docsize", "table", False),
-        ("ix_profile_search_document_fts", "index", False),
+        ("ix_profile_search_vector", "index", False),
+        ("search_vector", "column", False),
         ("profile", "table", True),
-        ("ix_profile_directory", "index", True),
+        ("ix_profile_listing", "index", True),
         ("profile_fts", "column", True),
     ],
 )
 def test_autogenerate_leaves_the_full_text_objects_alone(name, type_, included):
     assert include_in_migrations(None, name, type_, True, None) is included
+
+
+def test_totals_are_capped_and_paging_stops_there(ctx, monkeypatch):
+    from peerhub.profiles import search
+
+    monkeypatch.setattr(search, "TOTAL_CAP", 3)
+    me = viewer()
+    for i in range(5):
+        add_member(f"Member {i}", headline="Kanban")
+    result = search_members(me, DirectoryQuery(text="kanban"), per_page=2)
+    assert (result.total, result.more, len(result.items)) == (3, True, 2)
+    assert search_members(me, DirectoryQuery(text="kanban"), page=9, per_page=2).page == 1
+
+
+def test_many_matches_come_newest_first(ctx, monkeypatch):
+    from peerhub.profiles import search
+
+    monkeypatch.setattr(search, "RANK_LIMIT", 1)
+    me = viewer()
+    earlier = utcnow() - timedelta(days=2)
+    relevant = add_member("Relevant", headline="Coaching Kanban", updated_at=earlier)
+    newer = add_member("Newer", headline="Coach Kanban")
+    # more matches than RANK_LIMIT: recency, not bm25/ts_rank, decides
+    assert found(me, text="coaching") == [newer, relevant]

@@ -52,6 +52,16 @@ TAG_NAME_MAX = 40
 CITY_MAX = 80
 
 
+def language_mask(codes) -> int:
+    """One bit per spoken language (LANGUAGE_CODES order), so the directory filters a column."""
+    return sum(1 << LANGUAGE_CODES.index(code) for code in set(codes))
+
+
+def weekday_mask(weekdays) -> int:
+    """One bit per weekday (Monday = bit 0) with at least one availability window."""
+    return sum(1 << day for day in set(weekdays))
+
+
 def _in(values) -> str:
     return ", ".join(f"'{v}'" if isinstance(v, str) else str(v) for v in values)
 
@@ -69,7 +79,7 @@ class Profile(db.Model):
         CheckConstraint(f"visibility IN ({_in(VISIBILITIES)})", name="visibility"),
         CheckConstraint("capacity BETWEEN 1 AND 3", name="capacity"),
         CheckConstraint("city IS NULL OR meeting_mode <> 'video'", name="city_needs_in_person"),
-        Index("ix_profile_directory", "visibility", "status"),
+        Index("ix_profile_listing", "visibility", "status", "updated_at"),
     )
 
     user_id: Mapped[int] = mapped_column(
@@ -86,6 +96,9 @@ class Profile(db.Model):
     capacity: Mapped[int] = mapped_column(Integer, default=2)
     status: Mapped[str] = mapped_column(String(16), default="open")
     visibility: Mapped[str] = mapped_column(String(16), default="members")
+    # Derived from `languages` and `windows` by the service, so the directory filters one row.
+    language_mask: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    weekday_mask: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Stemmed German and English words of headline, about, goals and tags, for full-text search.
     search_document: Mapped[str] = mapped_column(Text, default="")
     onboarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,9 +1,10 @@
 """The member directory: who may be found, by which words and filters, in which order.
 
 Full text runs on the stems `Profile.search_document` holds (see `text.py`): on SQLite
-through the FTS5 table `profile_fts`, on PostgreSQL through the GIN expression index
-`ix_profile_search_document_fts`. Both are made by the migration e1f0a2b3c4d5 and are
-not in the models, so autogenerate is told to leave them alone (`include_in_migrations`).
+through the FTS5 table `profile_fts` (migration e1f0a2b3c4d5), on PostgreSQL through the
+stored tsvector `profile.search_vector` and its GIN index (migration f3a4b5c6d7e8). Neither
+is in the models, so autogenerate is told to leave them alone (`include_in_migrations`).
+Languages and weekdays filter through bitmask columns kept by the profile service.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     column,
+    false,
     func,
     literal_column,
     select,
@@ -29,18 +31,27 @@ from sqlalchemy.sql import Select
 from peerhub.accounts.models import User
 from peerhub.extensions import db
 from peerhub.profiles.models import (
-    AvailabilityWindow,
+    LANGUAGE_CODES,
     Block,
     Profile,
     ProfileLanguage,
     ProfileTag,
     Tag,
+    language_mask,
+    weekday_mask,
 )
 from peerhub.profiles.text import query_terms, tag_key
 
 PER_PAGE_MAX = 100
+# Counting stops here ("more than 1,000 found"), and so does paging: an exact count of
+# 30,000 matches would cost more than the page itself, and nobody reads page 51.
+TOTAL_CAP = 1000
+# With at most this many text matches they are ordered by relevance; with more (a very
+# common word) newest first, which the listing index serves without ranking every match.
+RANK_LIMIT = 500
 FTS_TABLE = "profile_fts"
-FTS_INDEX = "ix_profile_search_document_fts"
+FTS_INDEX = "ix_profile_search_vector"
+SEARCH_VECTOR = "search_vector"  # PostgreSQL only: a stored tsvector (migration f3a4b5c6d7e8)
 MEETING_MODE_FILTERS = ("video", "in_person")
 
 # The FTS5 table, for queries only: it is not in the metadata (no create_all, no autogenerate).
@@ -84,9 +95,10 @@ class DirectoryPage:
     """One page of hits and what the pager needs."""
 
     items: list[DirectoryHit]
-    total: int
+    total: int  # exact up to TOTAL_CAP; `more` says there are more than that
     page: int
     per_page: int
+    more: bool = False
 
     @property
     def pages(self) -> int:
@@ -183,8 +195,9 @@ def _filters(query: DirectoryQuery, text: bool) -> list[ColumnElement[bool]]:
             conditions.append(_members(tagged, ProfileTag.user_id, drives=not text))
     language = query.language.strip().lower()
     if language:
-        speakers = select(ProfileLanguage.user_id).where(ProfileLanguage.code == language)
-        conditions.append(_members(speakers, ProfileLanguage.user_id, drives=not text))
+        if language not in LANGUAGE_CODES:
+            return [false()]  # nobody speaks a language the list does not have
+        conditions.append(Profile.language_mask.op("&")(language_mask([language])) != 0)
     mode = query.meeting_mode.strip()
     if mode in MEETING_MODE_FILTERS:
         conditions.append(Profile.meeting_mode.in_((mode, "either")))
@@ -196,76 +209,99 @@ def _filters(query: DirectoryQuery, text: bool) -> list[ColumnElement[bool]]:
     if query.weekday is not None:
         if query.weekday not in range(7):
             raise ValueError(f"weekday {query.weekday!r} is not 0..6")
-        available = select(AvailabilityWindow.user_id).where(
-            AvailabilityWindow.weekday == query.weekday
-        )
-        conditions.append(_members(available, AvailabilityWindow.user_id, drives=not text))
+        conditions.append(Profile.weekday_mask.op("&")(weekday_mask([query.weekday])) != 0)
     if query.has_room:
         conditions.append(has_room_condition())
     return conditions
 
 
-def _text_search(terms: list[list[str]], dialect: str):
-    """(FROM clause, match condition, relevance ordering) for a text search."""
+def _text_search(terms: list[list[str]], dialect: str, few: bool | None = None):
+    """(source, match condition, score (lower is better), count of matches up to RANK_LIMIT+1).
+
+    On SQLite `few` picks the plan: few matches are driven from the full-text index (and
+    ranked); many are a list the listing index is checked against, newest first.
+    """
     if dialect == "sqlite":
+        expression = fts5_match(terms)
         fts = _profile_fts
-        # `+rowid` keeps the planner from probing FTS5 by rowid (re-running MATCH per profile,
-        # ruinous for a common word): the full-text index always drives, profiles are looked up.
-        by_rowid = Profile.user_id == literal_column(f"+{FTS_TABLE}.rowid")
-        source = join(join(fts, Profile, by_rowid), User, _OWNER)
-        match = literal_column(FTS_TABLE).op("MATCH")(bindparam("fts_match", fts5_match(terms)))
-        # FTS5's hidden `rank` column is bm25(profile_fts), lower for better matches; unlike a
-        # bm25() call it may sit beside the window count.
-        return source, match, fts.c.rank.asc()
+        match = literal_column(FTS_TABLE).op("MATCH")(bindparam("fts_match", expression))
+        count = select(func.count()).select_from(
+            select(fts.c.rowid).where(match).limit(RANK_LIMIT + 1).subquery()
+        )
+        if few:
+            # `+rowid` keeps the planner from probing FTS5 per profile (re-running MATCH).
+            by_rowid = Profile.user_id == literal_column(f"+{FTS_TABLE}.rowid")
+            source = join(join(fts, Profile, by_rowid), User, _OWNER)
+            return source, match, fts.c.rank, count  # bm25: lower is better
+        listed = Profile.user_id.in_(select(fts.c.rowid).where(match))
+        return join(Profile, User, _OWNER), listed, None, count
     if dialect == "postgresql":
-        document = func.to_tsvector(_SIMPLE, Profile.search_document)
+        vector = literal_column(f"profile.{SEARCH_VECTOR}")
         tsquery = func.to_tsquery(_SIMPLE, bindparam("tsquery", pg_tsquery(terms)))
-        match = document.op("@@")(tsquery)
-        return join(Profile, User, _OWNER), match, func.ts_rank(document, tsquery).desc()
+        condition = vector.op("@@")(tsquery)
+        matches = select(Profile.user_id).where(condition).limit(RANK_LIMIT + 1).subquery()
+        count = select(func.count()).select_from(matches)
+        # ts_rank is higher for better matches: negated, it sorts like bm25
+        return join(Profile, User, _OWNER), condition, -func.ts_rank(vector, tsquery), count
     raise NotImplementedError(f"directory search on {dialect}")
 
 
 def search_members(
     viewer_id: int, query: DirectoryQuery, page: int = 1, per_page: int = 20
 ) -> DirectoryPage:
-    """One page of the members `viewer_id` may find with `query`; ValueError for a bad filter."""
-    page = max(1, page)
-    per_page = min(max(1, per_page), PER_PAGE_MAX)
-    dialect = db.engine.dialect.name
-    terms = query_terms(query.text)
-    filters = _filters(query, text=bool(terms))
-    conditions = _listed_for(viewer_id) + filters
-    if terms:
-        source, match, relevance = _text_search(terms, dialect)
-        conditions.append(match)
-        order = [relevance, Profile.updated_at.desc(), Profile.user_id]
-    else:
-        source = join(Profile, User, _OWNER)
-        order = [Profile.updated_at.desc(), Profile.user_id]
+    """One page of the members `viewer_id` may find with `query`; ValueError for a bad filter.
 
-    # Only ids travel through the ranking and sorting; the page's details come afterwards.
-    ranked = (
-        select(Profile.user_id)
+    Totals are exact up to TOTAL_CAP. Text results come by relevance when the words match
+    at most RANK_LIMIT profiles, else newest first, as results without text always do.
+    """
+    per_page = min(max(1, per_page), PER_PAGE_MAX)
+    page = min(max(1, page), max(TOTAL_CAP // per_page, 1))
+    terms = query_terms(query.text)
+    conditions = _listed_for(viewer_id) + _filters(query, text=bool(terms))
+    relevance = None
+    source = join(Profile, User, _OWNER)
+    if terms:
+        dialect = db.engine.dialect.name
+        count = _text_search(terms, dialect)[3]
+        few = (db.session.scalar(count) or 0) <= RANK_LIMIT
+        source, condition, relevance, _count = _text_search(terms, dialect, few)
+        conditions.append(condition)
+        if not few:
+            relevance = None
+    # The first TOTAL_CAP + 1 in order (newest first walks the listing index and stops early),
+    # then the page and the capped total from those in one pass.
+    columns = [Profile.user_id, Profile.updated_at]
+    order = [Profile.updated_at.desc(), Profile.user_id.desc()]  # one direction: the index's
+    if relevance is not None:
+        columns.append(relevance.label("relevance"))
+        order.insert(0, relevance)
+    first = (
+        select(*columns)
         .select_from(source)
         .where(*conditions)
         .order_by(*order)
+        .limit(TOTAL_CAP + 1)
+        .subquery()
+    )
+    again = [first.c.updated_at.desc(), first.c.user_id.desc()]
+    if relevance is not None:
+        again.insert(0, first.c.relevance)
+    rows = db.session.execute(
+        select(first.c.user_id, func.count().over())
+        .order_by(*again)
         .limit(per_page)
         .offset((page - 1) * per_page)
+    ).all()
+    ids = [user_id for user_id, _total in rows]
+    # past the last page no row carries the window count: count alone
+    total = rows[0][1] if rows else db.session.scalar(select(func.count()).select_from(first))
+    return DirectoryPage(
+        items=_hits(ids),
+        total=min(total or 0, TOTAL_CAP),
+        page=page,
+        per_page=per_page,
+        more=(total or 0) > TOTAL_CAP,
     )
-    # With text every match is ranked anyway, so the total rides along as a window count.
-    # Without text the page is a top-N sort; PostgreSQL counts faster apart, while SQLite
-    # saves a second pass over the profiles when filters must read them.
-    if terms or (filters and dialect == "sqlite"):
-        rows = db.session.execute(ranked.add_columns(func.count().over())).all()
-        ids = [user_id for user_id, _ in rows]
-        total = rows[0][1] if rows else None
-    else:
-        ids = list(db.session.scalars(ranked))
-        total = None
-    if total is None:  # also past the last page, where no row carries the window count
-        total = db.session.scalar(select(func.count()).select_from(source).where(*conditions))
-    hits = _hits(ids)
-    return DirectoryPage(items=hits, total=total or 0, page=page, per_page=per_page)
 
 
 def _hits(ids: list[int]) -> list[DirectoryHit]:
@@ -318,7 +354,10 @@ def _load_tags_and_languages(hits: list[DirectoryHit]) -> None:
 
 
 def include_in_migrations(object, name, type_, reflected, compare_to) -> bool:
-    """Alembic's include_object: autogenerate leaves the full-text table and index alone."""
+    """Alembic's include_object: autogenerate leaves the full-text table, column and index
+    alone (each exists on one database only)."""
     if type_ == "table" and name and name.startswith(FTS_TABLE):
+        return False
+    if type_ == "column" and name == SEARCH_VECTOR:
         return False
     return not (type_ == "index" and name == FTS_INDEX)

@@ -38,6 +38,8 @@ from peerhub.profiles.models import (
     ProfileLanguage,
     ProfileTag,
     Tag,
+    language_mask,
+    weekday_mask,
 )
 from peerhub.profiles.text import clean_tag_name, stems, tag_key
 
@@ -794,6 +796,8 @@ def profile_rows(
                 "status": spec.status,
                 "visibility": spec.visibility,
                 "search_document": document,
+                "language_mask": language_mask(spec.languages),
+                "weekday_mask": weekday_mask(d for d, _s, _e in spec.windows),
                 "onboarded_at": onboarded_at,
                 "created_at": created_at,
                 "updated_at": updated_at,

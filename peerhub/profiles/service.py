@@ -35,6 +35,8 @@ from peerhub.profiles.models import (
     ProfileLanguage,
     ProfileTag,
     Tag,
+    language_mask,
+    weekday_mask,
 )
 from peerhub.profiles.text import clean_tag_name, search_document, tag_key
 
@@ -286,6 +288,8 @@ def save_practicalities(user: User, data: Practicalities) -> Profile:
             for weekday, day in sorted(by_day.items())
             for start, end in day
         )
+        profile.language_mask = language_mask(data.languages)
+        profile.weekday_mask = weekday_mask(by_day)
         profile.updated_at = utcnow()
     return profile
 
