@@ -220,3 +220,23 @@ def test_saving_windows_keeps_local_wall_time(ctx, alice):
         select(AvailabilityWindow).order_by(AvailabilityWindow.start_minute)
     ).all()
     assert [(w.weekday, w.start_minute) for w in windows] == [(0, 420), (0, 1080)]
+
+
+def test_directory_page_and_fragment(app, client, alice, bob, carol, auth, monkeypatch):
+    from peerhub.profiles import search
+
+    fill_profile(
+        app, bob, headline="Calendar whisperer", offers=("Zeitmanagement",), seeks=("Python",)
+    )
+    fill_profile(app, carol, headline="Team lead", offers=("Moderation",))
+    auth.login(alice)
+    page = client.get("/members?q=calendar&language=de")
+    assert page.status_code == 200 and "<html" in page.text and "Calendar whisperer" in page.text
+    assert "Team lead" not in page.text and "1 member found" in page.text
+    fragment = client.get("/members?q=calendar", headers=HX_PARTIAL)
+    assert fragment.text.lstrip().startswith('<section id="directory-results"')
+    assert "<html" not in fragment.text
+    # bad filter values are dropped, never an error
+    assert client.get("/members?day=9&mode=teleport&language=xx&page=-3").status_code == 200
+    monkeypatch.setattr(search, "TOTAL_CAP", 1)
+    assert "More than 1 members found" in client.get("/members").text

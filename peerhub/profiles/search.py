@@ -233,7 +233,11 @@ def _text_search(terms: list[list[str]], dialect: str, few: bool | None = None):
             by_rowid = Profile.user_id == literal_column(f"+{FTS_TABLE}.rowid")
             source = join(join(fts, Profile, by_rowid), User, _OWNER)
             return source, match, fts.c.rank, count  # bm25: lower is better
-        listed = Profile.user_id.in_(select(fts.c.rowid).where(match))
+        # `+user_id`: the list is only checked, so the listing index drives, newest first,
+        # and stops after TOTAL_CAP + 1 (driving from 30,000 rowids and sorting is slower).
+        listed = literal_column(f"+{Profile.__tablename__}.user_id").in_(
+            select(fts.c.rowid).where(match)
+        )
         return join(Profile, User, _OWNER), listed, None, count
     if dialect == "postgresql":
         vector = literal_column(f"profile.{SEARCH_VECTOR}")
