@@ -2,7 +2,7 @@
 PostgreSQL a stored search vector
 
 The directory filters and orders on `profile` alone: languages and weekdays become bitmask
-columns (kept by the profile service), `(visibility, status, updated_at)` lets the newest
+columns (kept by the profile service), `(visibility, status, updated_at, user_id)` lets the newest
 listed profiles be read in order, and PostgreSQL ranks on a stored tsvector instead of
 re-parsing every matching document.
 
@@ -33,7 +33,7 @@ def upgrade():
     op.add_column('profile', sa.Column('language_mask', sa.Integer(), server_default='0', nullable=False))
     op.add_column('profile', sa.Column('weekday_mask', sa.Integer(), server_default='0', nullable=False))
     op.drop_index('ix_profile_directory', table_name='profile')
-    op.create_index('ix_profile_listing', 'profile', ['visibility', 'status', 'updated_at'], unique=False)
+    op.create_index('ix_profile_listing', 'profile', ['visibility', 'status', 'updated_at', 'user_id'], unique=False)
     cases = " ".join(f"WHEN '{code}' THEN {1 << i}" for i, code in enumerate(LANGUAGE_CODES))
     op.execute(
         "UPDATE profile SET language_mask = COALESCE((SELECT SUM(CASE code "

@@ -79,7 +79,7 @@ class Profile(db.Model):
         CheckConstraint(f"visibility IN ({_in(VISIBILITIES)})", name="visibility"),
         CheckConstraint("capacity BETWEEN 1 AND 3", name="capacity"),
         CheckConstraint("city IS NULL OR meeting_mode <> 'video'", name="city_needs_in_person"),
-        Index("ix_profile_listing", "visibility", "status", "updated_at"),
+        Index("ix_profile_listing", "visibility", "status", "updated_at", "user_id"),
     )
 
     user_id: Mapped[int] = mapped_column(

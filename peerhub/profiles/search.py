@@ -43,9 +43,9 @@ from peerhub.profiles.models import (
 from peerhub.profiles.text import query_terms, tag_key
 
 PER_PAGE_MAX = 100
-# Counting stops here ("more than 1,000 found"), and so does paging: an exact count of
-# 30,000 matches would cost more than the page itself, and nobody reads page 51.
-TOTAL_CAP = 1000
+# Counting stops here ("more than 500 found"), and so does paging: an exact count of
+# 30,000 matches would cost more than the page itself, and nobody reads page 26.
+TOTAL_CAP = 500
 # With at most this many text matches they are ordered by relevance; with more (a very
 # common word) newest first, which the listing index serves without ranking every match.
 RANK_LIMIT = 500
