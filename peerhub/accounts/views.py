@@ -27,6 +27,7 @@ from peerhub.accounts.forms import (
 from peerhub.errors import Conflict, DomainError, Invalid, NotAllowed
 from peerhub.extensions import limiter, utcnow
 from peerhub.profiles import service as profiles
+from peerhub.web.forms import attach_error
 from peerhub.web.htmx import redirect_after_post, render
 from peerhub.web.i18n import select_locale, select_timezone
 from peerhub.web.seclog import security_event
@@ -41,16 +42,6 @@ def _limit(setting: str):
 
 def _account_key() -> str:
     return "account:" + (request.form.get("email") or "").strip().lower()[:254]
-
-
-def _form_error(form, error: DomainError, renamed: dict[str, str] | None = None) -> None:
-    """Attach a service error to its field (`renamed` maps service names to the form's)."""
-    name = (renamed or {}).get(error.field, error.field) if error.field else None
-    field = getattr(form, name, None) if name else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 def _login(user, remember: bool) -> None:
@@ -87,7 +78,7 @@ def signup():
                 )
             )
         except Invalid as error:
-            _form_error(form, error)
+            attach_error(form, error)
         else:
             security_event("signup", actor=user.id if user else None)
             session["lang"] = form.language.data
@@ -205,7 +196,7 @@ def reset_password(token: str):
         except Invalid as error:
             if error.field is None:
                 return render("accounts/link_problem.html", None, status=400, message=error.message)
-            _form_error(form, error)
+            attach_error(form, error)
         else:
             if current_user.is_authenticated:
                 logout_user()
@@ -249,7 +240,7 @@ def save_preferences():
         try:
             service.update_preferences(current_user, form.language.data, form.timezone.data)
         except Invalid as error:
-            _form_error(form, error)
+            attach_error(form, error)
         else:
             session["lang"] = current_user.language
             flash(_("Your settings are saved."), "success")
@@ -275,7 +266,7 @@ def change_password():
                 form.new_password.data,
             )
         except Invalid as error:
-            _form_error(form, error, {"password": "new_password"})
+            attach_error(form, error, {"password": "new_password"})
             security_event("password_change_failed", actor=current_user.id)
         else:
             # Same session (and CSRF token, which other forms on the page hold), new
@@ -309,7 +300,7 @@ def change_email():
                 current_user, form.email_password.data, form.new_email.data
             )
         except Invalid as error:
-            _form_error(form, error, {"password": "email_password", "email": "new_email"})
+            attach_error(form, error, {"password": "email_password", "email": "new_email"})
         else:
             security_event("email_change_requested", actor=current_user.id)
             return render(

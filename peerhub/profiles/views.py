@@ -22,6 +22,7 @@ from peerhub.profiles.forms import (
 )
 from peerhub.profiles.models import GOALS_MAX, LANGUAGE_CODES, TAG_KINDS
 from peerhub.profiles.search import DirectoryQuery, search_members
+from peerhub.web.forms import attach_error
 from peerhub.web.htmx import redirect_after_post, render, wants_fragment
 from peerhub.web.seclog import security_event
 from peerhub.web.security import safe_next
@@ -206,13 +207,11 @@ def _save_step(step: str, form) -> None:
 
 
 def _attach(form, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
+    """A refused day of the availability grid is shown on its row; anything else by field."""
     if error.field and error.field.startswith("day-"):
         form.day_errors = {int(error.field[4:]): error.message}
-    elif field is not None:
-        field.errors = [*field.errors, error.message]
     else:
-        form.form_errors.append(error.message)
+        attach_error(form, error)
 
 
 def _step(step: str, guided: bool):
