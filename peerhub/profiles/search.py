@@ -215,39 +215,52 @@ def _filters(query: DirectoryQuery, text: bool) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _text_search(terms: list[list[str]], dialect: str, few: bool | None = None):
-    """(source, match condition, score (lower is better), count of matches up to RANK_LIMIT+1).
-
-    On SQLite `few` picks the plan: few matches are driven from the full-text index (and
-    ranked); many are a list the listing index is checked against, newest first.
-    """
+def _match(terms: list[list[str]], dialect: str):
+    """The condition "the profile's document matches the words" (SQLite: the MATCH on FTS5)."""
     if dialect == "sqlite":
-        expression = fts5_match(terms)
+        expression = bindparam("fts_match", fts5_match(terms))
+        return literal_column(FTS_TABLE).op("MATCH")(expression)
+    if dialect == "postgresql":
+        tsquery = func.to_tsquery(_SIMPLE, bindparam("tsquery", pg_tsquery(terms)))
+        return literal_column(f"profile.{SEARCH_VECTOR}").op("@@")(tsquery)
+    raise NotImplementedError(f"directory search on {dialect}")
+
+
+def _few_matches(terms: list[list[str]], dialect: str) -> bool:
+    """Whether the words match at most RANK_LIMIT profiles (counting stops just past it)."""
+    match = _match(terms, dialect)
+    if dialect == "sqlite":
+        matching = select(_profile_fts.c.rowid).where(match)
+    else:
+        matching = select(Profile.user_id).where(match)
+    count = select(func.count()).select_from(matching.limit(RANK_LIMIT + 1).subquery())
+    return (db.session.scalar(count) or 0) <= RANK_LIMIT
+
+
+def _text_search(terms: list[list[str]], dialect: str, ranked: bool):
+    """(source, match condition, score (lower is better) or None when not `ranked`).
+
+    Ranked searches are driven from the full-text index; unranked ones (many matches) are
+    checked against while the listing index drives, newest first.
+    """
+    match = _match(terms, dialect)
+    if dialect == "sqlite":
         fts = _profile_fts
-        match = literal_column(FTS_TABLE).op("MATCH")(bindparam("fts_match", expression))
-        count = select(func.count()).select_from(
-            select(fts.c.rowid).where(match).limit(RANK_LIMIT + 1).subquery()
-        )
-        if few:
+        if ranked:
             # `+rowid` keeps the planner from probing FTS5 per profile (re-running MATCH).
             by_rowid = Profile.user_id == literal_column(f"+{FTS_TABLE}.rowid")
             source = join(join(fts, Profile, by_rowid), User, _OWNER)
-            return source, match, fts.c.rank, count  # bm25: lower is better
+            return source, match, fts.c.rank  # bm25: lower is better
         # `+user_id`: the list is only checked, so the listing index drives, newest first,
         # and stops after TOTAL_CAP + 1 (driving from 30,000 rowids and sorting is slower).
         listed = literal_column(f"+{Profile.__tablename__}.user_id").in_(
             select(fts.c.rowid).where(match)
         )
-        return join(Profile, User, _OWNER), listed, None, count
-    if dialect == "postgresql":
-        vector = literal_column(f"profile.{SEARCH_VECTOR}")
-        tsquery = func.to_tsquery(_SIMPLE, bindparam("tsquery", pg_tsquery(terms)))
-        condition = vector.op("@@")(tsquery)
-        matches = select(Profile.user_id).where(condition).limit(RANK_LIMIT + 1).subquery()
-        count = select(func.count()).select_from(matches)
-        # ts_rank is higher for better matches: negated, it sorts like bm25
-        return join(Profile, User, _OWNER), condition, -func.ts_rank(vector, tsquery), count
-    raise NotImplementedError(f"directory search on {dialect}")
+        return join(Profile, User, _OWNER), listed, None
+    # PostgreSQL: ts_rank of the two sides of the @@ match (vector, query) is higher for
+    # better matches; negated, it sorts like bm25
+    score = -func.ts_rank(match.left, match.right) if ranked else None
+    return join(Profile, User, _OWNER), match, score
 
 
 def search_members(
@@ -266,12 +279,9 @@ def search_members(
     source = join(Profile, User, _OWNER)
     if terms:
         dialect = db.engine.dialect.name
-        count = _text_search(terms, dialect)[3]
-        few = (db.session.scalar(count) or 0) <= RANK_LIMIT
-        source, condition, relevance, _count = _text_search(terms, dialect, few)
+        ranked = _few_matches(terms, dialect)
+        source, condition, relevance = _text_search(terms, dialect, ranked)
         conditions.append(condition)
-        if not few:
-            relevance = None
     # The first TOTAL_CAP + 1 in order (newest first walks the listing index and stops early),
     # then the page and the capped total from those in one pass.
     columns = [Profile.user_id, Profile.updated_at]
