@@ -57,6 +57,7 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
 
     from peerhub.accounts import models as _accounts  # noqa: F401 - register tables
+    from peerhub.matching import models as _matching  # noqa: F401
     from peerhub.notifications import models as _notifications  # noqa: F401
     from peerhub.profiles import models as _profiles  # noqa: F401
 
@@ -65,6 +66,7 @@ def _register_blueprints(app: Flask) -> None:
     from peerhub import demo
     from peerhub.accounts import cli as accounts_cli
     from peerhub.accounts import views as accounts
+    from peerhub.matching import views as matching
     from peerhub.moderation import views as moderation
     from peerhub.notifications import cli as mail_cli
     from peerhub.notifications import views as notifications
@@ -77,6 +79,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts.bp)
     app.register_blueprint(notifications.bp)
     app.register_blueprint(profiles.bp)
+    app.register_blueprint(matching.bp)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(profile_seed.bp)
     app.register_blueprint(accounts_cli.bp)

@@ -22,6 +22,9 @@ def fill_profile(
     windows: tuple[tuple[int, int, int], ...] = ((1, 18 * 60, 20 * 60),),
     status: str = "open",
     visibility: str = "members",
+    rhythm: str = "weekly",
+    session_length: int = 60,
+    capacity: int = 2,
 ) -> None:
     with app.app_context():
         user = db.session.get(User, persona.id)
@@ -37,9 +40,9 @@ def fill_profile(
                 languages=languages,
                 meeting_mode=meeting_mode,
                 city=city,
-                rhythm="weekly",
-                session_length=60,
-                capacity=2,
+                rhythm=rhythm,
+                session_length=session_length,
+                capacity=capacity,
                 status=status,
                 visibility=visibility,
                 windows=windows,

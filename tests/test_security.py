@@ -132,7 +132,31 @@ ID_FACTORIES = {
     "kind": lambda app, owner: "offer",
     "step": lambda app, owner: "strengths",
     "tag_id": lambda app, owner: _tag(app),
+    "proposal_id": lambda app, owner: _proposal_of_others(app),
+    "answer": lambda app, owner: "accept",
+    "round_id": lambda app, owner: _proposal_of_others(app, round_only=True),
 }
+
+
+def _proposal_of_others(app, round_only: bool = False) -> int:
+    """A published proposal between two other members (and its round)."""
+    from peerhub.matching.models import MatchingRound, Proposal, ProposalMember
+
+    tag = uuid.uuid4().hex[:8]
+    first = make_user(app, f"p1{tag}@example.org", "P1")
+    second = make_user(app, f"p2{tag}@example.org", "P2")
+    with app.app_context():
+        round_ = MatchingRound(status="published")
+        db.session.add(round_)
+        db.session.flush()
+        proposal = Proposal(round_id=round_.id, score=50, status="proposed")
+        proposal.members = [
+            ProposalMember(user_id=first.id, round_id=round_.id),
+            ProposalMember(user_id=second.id, round_id=round_.id),
+        ]
+        db.session.add(proposal)
+        db.session.commit()
+        return round_.id if round_only else proposal.id
 
 
 def _tag(app) -> int:

@@ -31,12 +31,26 @@ MAIL_SUBJECTS = {
     "email_change": _l("Please confirm your new e-mail address"),
     "email_change_existing": _l("Someone tried to move an account to your address"),
     "email_changed": _l("Your PeerHub e-mail address was changed"),
+    "round_proposal": _l("The matching round has a proposal for you"),
+    "proposal_accepted": _l("You both said yes: time for an intro call"),
 }
 
 NOTIFICATION_TEXTS = {
     "welcome": _l("Welcome to PeerHub, %(name)s! Your e-mail address is confirmed."),
     "password_changed": _l("Your password was changed. If this was not you, reset it now."),
     "email_changed": _l("Your e-mail address is now %(email)s."),
+    "round_proposal": _l("The matching round suggests you meet %(names)s. Please say yes or no."),
+    "round_unmatched": _l(
+        "The matching round found no partner for you this time. Your suggestions page has "
+        "more ideas, and you can join the next round."
+    ),
+    "proposal_accepted": _l(
+        "You and %(names)s said yes. Next step: a short, non-binding intro call."
+    ),
+    "proposal_declined": _l(
+        "The proposal with %(names)s will not go ahead this time. That is part of finding the "
+        "right fit; there will be other suggestions."
+    ),
 }
 
 MAX_BACKOFF = timedelta(hours=1)

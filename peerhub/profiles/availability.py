@@ -15,6 +15,11 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def local_instant(day: date, minute: int, zone_name: str) -> datetime:
+    """The UTC instant of wall time `minute` after local midnight of `day` in the zone."""
+    return _instant(day, minute, ZoneInfo(zone_name))
+
+
 def _instant(day: date, minute: int, zone: ZoneInfo) -> datetime:
     local = datetime.combine(day, time()) + timedelta(minutes=minute)
     # Wall time that a DST jump skips or repeats resolves as zoneinfo does (fold=0).

@@ -148,7 +148,7 @@ class ProfileTag(db.Model):
     __tablename__ = "profile_tag"
     __table_args__ = (
         CheckConstraint(f"kind IN ({_in(TAG_KINDS)})", name="kind"),
-        Index("ix_profile_tag_tag_kind", "tag_id", "kind"),
+        Index("ix_profile_tag_tag_kind", "tag_id", "kind", "user_id"),
     )
 
     user_id: Mapped[int] = mapped_column(

@@ -7,8 +7,12 @@ from typing import Any
 from flask import current_app
 
 
+def site_path(endpoint: str, **values: Any) -> str:
+    """`endpoint`'s path on this site (for in-app links); works without a request."""
+    adapter = current_app.url_map.bind("peerhub.invalid", url_scheme="https")
+    return adapter.build(endpoint, values, force_external=False)
+
+
 def absolute_url(endpoint: str, **values: Any) -> str:
     """`endpoint`'s URL under the configured base URL; works without a request."""
-    adapter = current_app.url_map.bind("peerhub.invalid", url_scheme="https")
-    path = adapter.build(endpoint, values, force_external=False)
-    return current_app.config["PEERHUB_BASE_URL"] + path
+    return current_app.config["PEERHUB_BASE_URL"] + site_path(endpoint, **values)

@@ -85,6 +85,10 @@ def test_onboarding_directory_profile_block(browser, live, a11y, javascript):
     # the directory: text search
     page.get_by_role("link", name="Find a partner").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Find a partner")
+    page.get_by_role("navigation", name="Ways to find a partner").get_by_role(
+        "link", name="Directory"
+    ).click()
+    expect(page.get_by_label("Search headline, about, goals and tags")).to_be_visible()
     a11y.check(page, javascript)
     search = page.get_by_label("Search headline, about, goals and tags")
     if javascript:

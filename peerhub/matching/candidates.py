@@ -1,0 +1,254 @@
+"""Members as scoring sees them, and who may be suggested to whom, read from the database.
+
+The suggestions page never scores everyone: an indexed query over `profile_tag` finds the
+members who offer what I seek or seek what I offer, already filtered by the hard
+constraints the database can check (language, meeting mode, status, blocks, pauses), and
+orders them by how complementary they are; only the best `CANDIDATES` are scored in full.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlalchemy import and_, case, func, literal, or_, select, union
+
+from peerhub.accounts.models import User
+from peerhub.extensions import db, utcnow
+from peerhub.matching.models import PairPause, Proposal, ProposalMember
+from peerhub.matching.scoring import CAN_MEET, CAN_VIDEO, Candidate, PairRules
+from peerhub.profiles.models import AvailabilityWindow, Block, Profile, ProfileTag
+from peerhub.profiles.search import has_room_condition
+
+# How many of the most complementary members are scored in full for one member's page.
+CANDIDATES = 300
+PAUSE = timedelta(days=90)
+
+
+def unavailable_reason(user: User, profile: Profile | None) -> str | None:
+    """Why a member cannot be matched now (a code), or None when they can."""
+    if user.status != "active":
+        return "suspended"
+    if user.email_verified_at is None:
+        return "unconfirmed"
+    if profile is None or (profile.onboarded_at is None and not profile.tags):
+        return "no_profile"
+    if profile.visibility != "members":
+        return "hidden"
+    if profile.status != "open":
+        return "paused"
+    if profile.capacity < 1:
+        return "full"
+    return None
+
+
+def load_candidates(user_ids: Iterable[int]) -> dict[int, Candidate]:
+    """Candidates for `user_ids` (those without a profile are left out), in four queries."""
+    ids = list(dict.fromkeys(user_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(User, Profile).join(Profile, Profile.user_id == User.id).where(User.id.in_(ids))
+    ).all()
+    tags: dict[tuple[int, str], set[int]] = defaultdict(set)
+    for user_id, tag_id, kind in db.session.execute(
+        select(ProfileTag.user_id, ProfileTag.tag_id, ProfileTag.kind).where(
+            ProfileTag.user_id.in_(ids)
+        )
+    ):
+        tags[user_id, kind].add(tag_id)
+    windows: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    for user_id, weekday, start, end in db.session.execute(
+        select(
+            AvailabilityWindow.user_id,
+            AvailabilityWindow.weekday,
+            AvailabilityWindow.start_minute,
+            AvailabilityWindow.end_minute,
+        )
+        .where(AvailabilityWindow.user_id.in_(ids))
+        .order_by(AvailabilityWindow.weekday, AvailabilityWindow.start_minute)
+    ):
+        windows[user_id].append((weekday, start, end))
+    out = {}
+    for user, profile in rows:
+        reason = unavailable_reason(user, profile)
+        out[user.id] = Candidate(
+            user_id=user.id,
+            name=user.display_name,
+            zone=user.timezone,
+            offers=frozenset(tags[user.id, "offer"]),
+            seeks=frozenset(tags[user.id, "seek"]),
+            interests=frozenset(tags[user.id, "interest"]),
+            language_mask=profile.language_mask,
+            meeting_mode=profile.meeting_mode,
+            city_key=profile.city_key,
+            rhythm=profile.rhythm,
+            session_length=profile.session_length,
+            windows=tuple(windows[user.id]),
+            available=reason is None,
+            unavailable_reason=reason,
+        )
+    return out
+
+
+# --- pairs that must not meet ------------------------------------------------------
+
+
+def _pairs(rows) -> frozenset[tuple[int, int]]:
+    return frozenset((a, b) if a < b else (b, a) for a, b in rows)
+
+
+def pair_rules(user_ids: Iterable[int] | None = None) -> PairRules:
+    """Blocks, active pauses and existing matches among `user_ids` (None: involving anyone).
+
+    Rounds ask for their entrants; a single member's page asks `excluded_for` instead.
+    """
+    ids = None if user_ids is None else list(user_ids)
+
+    def among(column_a, column_b):
+        if ids is None:
+            return []
+        return [column_a.in_(ids), column_b.in_(ids)]
+
+    blocked = db.session.execute(
+        select(Block.blocker_id, Block.blocked_id).where(*among(Block.blocker_id, Block.blocked_id))
+    )
+    paused = db.session.execute(
+        select(PairPause.low_id, PairPause.high_id).where(
+            PairPause.until > utcnow(), *among(PairPause.low_id, PairPause.high_id)
+        )
+    )
+    return PairRules(
+        blocked=_pairs(blocked),
+        paused=_pairs(paused),
+        together=_pairs(_matched_pairs(("proposed", "accepted"), ids)),
+    )
+
+
+def _matched_pairs(states: tuple[str, ...], ids: list[int] | None):
+    """Pairs of members who share a proposal in one of `states` (groups give every pair)."""
+    first, second = ProposalMember.__table__.alias(), ProposalMember.__table__.alias()
+    query = (
+        select(first.c.user_id, second.c.user_id)
+        .join(second, and_(second.c.proposal_id == first.c.proposal_id))
+        .join(Proposal, Proposal.id == first.c.proposal_id)
+        .where(
+            first.c.user_id < second.c.user_id,
+            Proposal.status.in_(states),
+            first.c.answer != "declined",
+            second.c.answer != "declined",
+        )
+    )
+    if ids is not None:
+        query = query.where(first.c.user_id.in_(ids), second.c.user_id.in_(ids))
+    return db.session.execute(query).all()
+
+
+def past_pairings(user_ids: Iterable[int]) -> frozenset[tuple[int, int]]:
+    """Pairs that an earlier published round already proposed, whatever came of it."""
+    first, second = ProposalMember.__table__.alias(), ProposalMember.__table__.alias()
+    ids = list(user_ids)
+    rows = db.session.execute(
+        select(first.c.user_id, second.c.user_id)
+        .join(second, second.c.proposal_id == first.c.proposal_id)
+        .join(Proposal, Proposal.id == first.c.proposal_id)
+        .where(
+            first.c.user_id < second.c.user_id,
+            Proposal.status != "draft",
+            first.c.user_id.in_(ids),
+            second.c.user_id.in_(ids),
+        )
+    )
+    return _pairs(rows)
+
+
+def excluded_for(user_id: int) -> set[int]:
+    """Members never suggested to `user_id`: blocked either way, paused, already matched."""
+    now = utcnow()
+    rows = db.session.execute(
+        union(
+            select(Block.blocked_id).where(Block.blocker_id == user_id),
+            select(Block.blocker_id).where(Block.blocked_id == user_id),
+            select(PairPause.high_id).where(PairPause.low_id == user_id, PairPause.until > now),
+            select(PairPause.low_id).where(PairPause.high_id == user_id, PairPause.until > now),
+        )
+    )
+    out = {row[0] for row in rows}
+    mine = select(ProposalMember.proposal_id).where(ProposalMember.user_id == user_id)
+    out.update(
+        db.session.scalars(
+            select(ProposalMember.user_id)
+            .join(Proposal, Proposal.id == ProposalMember.proposal_id)
+            .where(
+                ProposalMember.proposal_id.in_(mine),
+                Proposal.status.in_(("proposed", "accepted")),
+                ProposalMember.user_id != user_id,
+            )
+        )
+    )
+    out.add(user_id)
+    return out
+
+
+# --- the candidate query for one member ---------------------------------------------
+
+
+def _meeting_condition(me: Candidate):
+    """Which profiles `me` can meet: by video, or in person in the same city."""
+    ways = []
+    if me.meeting_mode in CAN_VIDEO:
+        ways.append(Profile.meeting_mode.in_(sorted(CAN_VIDEO)))
+    if me.meeting_mode in CAN_MEET and me.city_key:
+        ways.append(
+            and_(Profile.meeting_mode.in_(sorted(CAN_MEET)), Profile.city_key == me.city_key)
+        )
+    return or_(*ways) if ways else literal(False)
+
+
+def candidate_ids(me: Candidate, limit: int = CANDIDATES) -> list[int]:
+    """The members who complement `me` most, under the database-checked hard constraints.
+
+    Mutual complementarity first, then how many tags meet either way, then same rhythm and
+    session length, then the most recently updated profiles.
+    """
+    if not (me.seeks or me.offers) or not me.language_mask:
+        return []
+    which = []
+    if me.seeks:
+        which.append(and_(ProfileTag.kind == "offer", ProfileTag.tag_id.in_(sorted(me.seeks))))
+    if me.offers:
+        which.append(and_(ProfileTag.kind == "seek", ProfileTag.tag_id.in_(sorted(me.offers))))
+    gives = func.sum(case((ProfileTag.kind == "offer", 1), else_=0))
+    wants = func.sum(case((ProfileTag.kind == "seek", 1), else_=0))
+    smaller = func.min if db.engine.dialect.name == "sqlite" else func.least  # scalar min
+    mutual = case((and_(gives > 0, wants > 0), 1), else_=0)
+    same_frame = case((Profile.rhythm == me.rhythm, 1), else_=0) + case(
+        (Profile.session_length == me.session_length, 1), else_=0
+    )
+    excluded = excluded_for(me.user_id)
+    query = (
+        select(ProfileTag.user_id)
+        .join(Profile, Profile.user_id == ProfileTag.user_id)
+        .join(User, User.id == ProfileTag.user_id)
+        .where(
+            or_(*which),
+            Profile.visibility == "members",
+            has_room_condition(),
+            User.status == "active",
+            User.email_verified_at.is_not(None),
+            Profile.language_mask.op("&")(me.language_mask) != 0,
+            _meeting_condition(me),
+            ProfileTag.user_id.not_in(sorted(excluded)),
+        )
+        .group_by(ProfileTag.user_id, Profile.rhythm, Profile.session_length, Profile.updated_at)
+        .order_by(
+            mutual.desc(),
+            (smaller(gives, 3) + smaller(wants, 3)).desc(),
+            same_frame.desc(),
+            Profile.updated_at.desc(),
+            ProfileTag.user_id.desc(),
+        )
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
