@@ -2,7 +2,8 @@
 
 Alice and Bob are the textbook tandem (she offers agile project management and wants
 better time management, he the reverse); Carol leads a team and looks for a group for
-collegial case consultation. Around them, `DEMO_CROWD` seeded members fill the directory.
+collegial case consultation. Around them, `DEMO_CROWD` seeded members fill the directory,
+and an open matching round has Carol and `DEMO_ROUND` of them in it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ DEMO_MEMBERS = (
     ("admin@example.org", "Ada Admin", "en", "Europe/Zurich", "admin"),
 )
 DEMO_CROWD = 200  # seeded members around the demo logins
+DEMO_ROUND = 40  # crowd members who joined the open matching round
 
 
 def _hours(weekday: int, start: str, end: str) -> tuple[int, int, int]:
@@ -139,7 +141,29 @@ def seed_demo(crowd: int = DEMO_CROWD) -> bool:
         for email, spec in DEMO_PROFILES.items():
             add_profile(users[email].id, spec)
     seed_members(crowd, seed=1, password_hash=password_hash)
+    _open_demo_round(users["mod@example.org"].id, users["carol@example.org"].id)
     return True
+
+
+def _open_demo_round(moderator_id: int, carol_id: int) -> None:
+    """An open matching round that Carol (who wants a group) and part of the crowd joined,
+    so a moderator can preview, adjust and publish one right away."""
+    from peerhub.matching.models import MatchingRound, RoundEntry
+    from peerhub.profiles.models import Profile
+
+    with transaction():
+        round_ = MatchingRound(opened_by_id=moderator_id)
+        db.session.add(round_)
+        db.session.flush()
+        crowd = db.session.scalars(
+            select(Profile.user_id)
+            .join(User, User.id == Profile.user_id)
+            .where(User.role == "member", Profile.status == "open", User.id != carol_id)
+            .order_by(Profile.user_id.desc())
+            .limit(DEMO_ROUND)
+        ).all()
+        for n, user_id in enumerate([carol_id, *crowd]):
+            db.session.add(RoundEntry(round_id=round_.id, user_id=user_id, wants_group=n % 4 == 0))
 
 
 @bp.cli.command("seed-demo")

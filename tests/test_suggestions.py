@@ -327,13 +327,18 @@ def test_not_now_in_place_with_htmx_and_undo(app, client, auth, tandem):
     assert ids(app, alice.id) == [bob.id]
 
 
-def test_not_now_without_javascript_redirects_with_message(app, client, auth, tandem):
+def test_not_now_without_javascript_shows_the_note_with_undo(app, client, auth, tandem):
     alice, bob = tandem
     auth.login(alice)
     response = client.post(f"/suggestions/{bob.id}/dismiss")
-    assert response.status_code == 303 and response.headers["Location"] == "/suggestions"
-    page = client.get("/suggestions").get_data(as_text=True)
-    assert "90 days" in page and "Bob" not in page.split("</header>", 1)[1].split("<footer", 1)[0]
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/suggestions?dismissed={bob.id}"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f'id="suggestion-{bob.id}"' in page and "90 days" in page
+    assert f"/suggestions/{bob.id}/undo" in page and "Calendar" not in page
+    assert "No suggestions right now." in page
+    # a made-up "dismissed" shows nothing
+    assert "90 days" not in client.get("/suggestions?dismissed=424242").get_data(as_text=True)
 
 
 def test_dismissing_someone_unknown_is_404(app, client, auth, alice):

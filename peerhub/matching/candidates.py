@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import NamedTuple
 
-from sqlalchemy import and_, case, func, literal, or_, select, union
+from sqlalchemy import Integer, and_, case, func, literal, or_, select, union, union_all
 
 from peerhub.accounts.models import User
 from peerhub.extensions import db, utcnow
@@ -22,17 +23,22 @@ from peerhub.profiles.models import AvailabilityWindow, Block, Profile, ProfileT
 from peerhub.profiles.search import has_room_condition
 
 # How many of the most complementary members are scored in full for one member's page.
-CANDIDATES = 300
+CANDIDATES = 200
+# How many members per tag (newest first) are considered.
+SAMPLE_PER_TAG = 2000
 PAUSE = timedelta(days=90)
 
 
-def unavailable_reason(user: User, profile: Profile | None) -> str | None:
-    """Why a member cannot be matched now (a code), or None when they can."""
+def unavailable_reason(user, profile) -> str | None:
+    """Why a member cannot be matched now (a code), or None when they can.
+
+    `user` and `profile` are anything with the models' attribute names (rows or objects).
+    """
     if user.status != "active":
         return "suspended"
     if user.email_verified_at is None:
         return "unconfirmed"
-    if profile is None or (profile.onboarded_at is None and not profile.tags):
+    if profile is None:
         return "no_profile"
     if profile.visibility != "members":
         return "hidden"
@@ -44,12 +50,31 @@ def unavailable_reason(user: User, profile: Profile | None) -> str | None:
 
 
 def load_candidates(user_ids: Iterable[int]) -> dict[int, Candidate]:
-    """Candidates for `user_ids` (those without a profile are left out), in four queries."""
+    """Candidates for `user_ids` (those without a profile are left out), in three queries.
+
+    Plain rows, not ORM objects: a suggestions page loads a few hundred members at once.
+    """
     ids = list(dict.fromkeys(user_ids))
     if not ids:
         return {}
     rows = db.session.execute(
-        select(User, Profile).join(Profile, Profile.user_id == User.id).where(User.id.in_(ids))
+        select(
+            User.id,
+            User.display_name,
+            User.timezone,
+            User.status,
+            User.email_verified_at,
+            Profile.visibility,
+            Profile.status.label("profile_status"),
+            Profile.capacity,
+            Profile.language_mask,
+            Profile.meeting_mode,
+            Profile.city_key,
+            Profile.rhythm,
+            Profile.session_length,
+        )
+        .join(Profile, Profile.user_id == User.id)
+        .where(User.id.in_(ids))
     ).all()
     tags: dict[tuple[int, str], set[int]] = defaultdict(set)
     for user_id, tag_id, kind in db.session.execute(
@@ -71,25 +96,32 @@ def load_candidates(user_ids: Iterable[int]) -> dict[int, Candidate]:
     ):
         windows[user_id].append((weekday, start, end))
     out = {}
-    for user, profile in rows:
-        reason = unavailable_reason(user, profile)
-        out[user.id] = Candidate(
-            user_id=user.id,
-            name=user.display_name,
-            zone=user.timezone,
-            offers=frozenset(tags[user.id, "offer"]),
-            seeks=frozenset(tags[user.id, "seek"]),
-            interests=frozenset(tags[user.id, "interest"]),
-            language_mask=profile.language_mask,
-            meeting_mode=profile.meeting_mode,
-            city_key=profile.city_key,
-            rhythm=profile.rhythm,
-            session_length=profile.session_length,
-            windows=tuple(windows[user.id]),
+    for row in rows:
+        profile = _ProfileFacts(row.visibility, row.profile_status, row.capacity)
+        reason = unavailable_reason(row, profile)
+        out[row.id] = Candidate(
+            user_id=row.id,
+            name=row.display_name,
+            zone=row.timezone,
+            offers=frozenset(tags[row.id, "offer"]),
+            seeks=frozenset(tags[row.id, "seek"]),
+            interests=frozenset(tags[row.id, "interest"]),
+            language_mask=row.language_mask,
+            meeting_mode=row.meeting_mode,
+            city_key=row.city_key,
+            rhythm=row.rhythm,
+            session_length=row.session_length,
+            windows=tuple(windows[row.id]),
             available=reason is None,
             unavailable_reason=reason,
         )
     return out
+
+
+class _ProfileFacts(NamedTuple):
+    visibility: str
+    status: str
+    capacity: int
 
 
 # --- pairs that must not meet ------------------------------------------------------
@@ -206,49 +238,81 @@ def _meeting_condition(me: Candidate):
     return or_(*ways) if ways else literal(False)
 
 
-def candidate_ids(me: Candidate, limit: int = CANDIDATES) -> list[int]:
+def candidate_ids(
+    me: Candidate, limit: int = CANDIDATES, excluded: set[int] | None = None
+) -> list[int]:
     """The members who complement `me` most, under the database-checked hard constraints.
 
-    Mutual complementarity first, then how many tags meet either way, then same rhythm and
-    session length, then the most recently updated profiles.
+    Mutual complementarity first, then how many tags meet either way (up to three each),
+    then the newest members. Work is bounded: each of my tags contributes its newest
+    SAMPLE_PER_TAG members, and counts are taken only above the id where every sample is
+    complete, so they are exact there. The hard constraints are then checked in the
+    database, in the same query.
     """
     if not (me.seeks or me.offers) or not me.language_mask:
         return []
-    which = []
-    if me.seeks:
-        which.append(and_(ProfileTag.kind == "offer", ProfileTag.tag_id.in_(sorted(me.seeks))))
-    if me.offers:
-        which.append(and_(ProfileTag.kind == "seek", ProfileTag.tag_id.in_(sorted(me.offers))))
-    gives = func.sum(case((ProfileTag.kind == "offer", 1), else_=0))
-    wants = func.sum(case((ProfileTag.kind == "seek", 1), else_=0))
-    smaller = func.min if db.engine.dialect.name == "sqlite" else func.least  # scalar min
-    mutual = case((and_(gives > 0, wants > 0), 1), else_=0)
-    same_frame = case((Profile.rhythm == me.rhythm, 1), else_=0) + case(
-        (Profile.session_length == me.session_length, 1), else_=0
+    branches = [
+        (kind, tag_id)
+        for kind, tags in (("offer", me.seeks), ("seek", me.offers))
+        for tag_id in sorted(tags)
+    ]
+    offer_branches = len(me.seeks)  # the first branches sample offerers, the rest seekers
+    # Each branch walks the index (tag_id, kind, user_id) backwards and stops after
+    # SAMPLE_PER_TAG rows, so a tag half the community uses costs no more than a rare one.
+    samples = union_all(
+        *(
+            select(sample.c.user_id, sample.c.branch)
+            for sample in (
+                select(ProfileTag.user_id, literal(n, Integer).label("branch"))
+                .where(ProfileTag.tag_id == tag_id, ProfileTag.kind == kind)
+                .order_by(ProfileTag.user_id.desc())
+                .limit(SAMPLE_PER_TAG)
+                .subquery()
+                for n, (kind, tag_id) in enumerate(branches)
+            )
+        )
+    ).cte("samples")
+    # Below the lowest id of a full sample, that tag's members are not all there: count
+    # only above the highest such id, where every sample is complete.
+    full = (
+        select(func.min(samples.c.user_id).label("lowest"))
+        .group_by(samples.c.branch)
+        .having(func.count() == SAMPLE_PER_TAG)
+        .subquery()
     )
-    excluded = excluded_for(me.user_id)
+    cutoff = select(func.coalesce(func.max(full.c.lowest), 0)).scalar_subquery()
+    gives = func.sum(case((samples.c.branch < offer_branches, 1), else_=0))
+    wants = func.sum(case((samples.c.branch >= offer_branches, 1), else_=0))
+    smaller = func.min if db.engine.dialect.name == "sqlite" else func.least  # scalar min
+    counted = (
+        select(
+            samples.c.user_id,
+            gives.label("gives"),
+            wants.label("wants"),
+        )
+        .where(samples.c.user_id >= cutoff)
+        .group_by(samples.c.user_id)
+        .subquery()
+    )
+    excluded = sorted(excluded_for(me.user_id) if excluded is None else excluded)
     query = (
-        select(ProfileTag.user_id)
-        .join(Profile, Profile.user_id == ProfileTag.user_id)
-        .join(User, User.id == ProfileTag.user_id)
+        select(counted.c.user_id)
+        .join(Profile, Profile.user_id == counted.c.user_id)
+        .join(User, User.id == counted.c.user_id)
         .where(
-            or_(*which),
+            counted.c.user_id.not_in(excluded),
             Profile.visibility == "members",
             has_room_condition(),
             User.status == "active",
             User.email_verified_at.is_not(None),
             Profile.language_mask.op("&")(me.language_mask) != 0,
             _meeting_condition(me),
-            ProfileTag.user_id.not_in(sorted(excluded)),
         )
-        .group_by(ProfileTag.user_id, Profile.rhythm, Profile.session_length, Profile.updated_at)
         .order_by(
-            mutual.desc(),
-            (smaller(gives, 3) + smaller(wants, 3)).desc(),
-            same_frame.desc(),
-            Profile.updated_at.desc(),
-            ProfileTag.user_id.desc(),
+            case((and_(counted.c.gives > 0, counted.c.wants > 0), 0), else_=1),
+            (smaller(counted.c.gives, 3) + smaller(counted.c.wants, 3)).desc(),
+            counted.c.user_id.desc(),
         )
         .limit(limit)
     )
-    return list(db.session.scalars(query))
+    return list(db.session.connection().execute(query).scalars())

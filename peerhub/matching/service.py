@@ -88,9 +88,8 @@ def suggestions_for(
     me = found.load_candidates([user_id]).get(user_id)
     if me is None or missing_for_suggestions(me)[:2] == ["offers", "seeks"]:
         return []
-    ids = found.candidate_ids(me)
-    others = found.load_candidates(ids)
     excluded = found.excluded_for(user_id)
+    others = found.load_candidates(found.candidate_ids(me, excluded=excluded))
     fits = [
         fit(me, other, day)
         for other in others.values()
@@ -147,6 +146,18 @@ def dismiss(viewer: User, user_id: int) -> None:
             pause_pair(viewer.id, user_id, "dismissed", viewer.id)
     except IntegrityError:
         db.session.rollback()  # the other tab's click made the same pause
+
+
+def dismissed_by(viewer_id: int, user_id: int) -> bool:
+    """Whether the viewer said "not now" to this member and the pause still holds."""
+    low, high = pair_key(viewer_id, user_id)
+    pause = db.session.get(PairPause, (low, high))
+    return (
+        pause is not None
+        and pause.by_id == viewer_id
+        and pause.reason == "dismissed"
+        and pause.until > utcnow()
+    )
 
 
 def undo_dismiss(viewer: User, user_id: int) -> None:

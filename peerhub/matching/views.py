@@ -31,9 +31,14 @@ def _me():
 def suggestions():
     """The member's best matches, each with its score in parts and a sentence on why."""
     me = load_candidates([current_user.id]).get(current_user.id)
+    # after "Not now" without JavaScript: the note with its undo, where the card was
+    dismissed = request.args.get("dismissed", type=int)
+    if dismissed is not None and not service.dismissed_by(current_user.id, dismissed):
+        dismissed = None
     return render(
         "matching/suggestions.html",
         None,
+        dismissed=dismissed,
         suggestions=service.suggestions_for(current_user.id, current_user.timezone),
         missing=service.missing_for_suggestions(me),
         unavailable=me.unavailable_reason if me else None,
@@ -50,8 +55,7 @@ def dismiss(user_id: int):
         abort(404)
     if wants_fragment():
         return render("matching/suggestions.html", "matching/_dismissed.html", user_id=user_id)
-    flash(_("Done. You will not be suggested to each other for 90 days."), "success")
-    return redirect_after_post(url_for("matching.suggestions"))
+    return redirect_after_post(url_for("matching.suggestions", dismissed=user_id))
 
 
 @bp.post("/suggestions/<int:user_id>/undo")

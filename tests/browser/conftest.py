@@ -117,9 +117,12 @@ class A11y:
             target = context.new_page()
             target.set_content(html, wait_until="load")
         try:
-            # colours mid-transition (a stylesheet arriving, a hover) are not the page's colours
+            # colours mid-transition (a stylesheet arriving, a hover) are not the page's colours;
+            # endless animations (an indeterminate <progress>) never finish and are not waited for
             target.evaluate(
-                "() => Promise.all(document.getAnimations().map(a => a.finished.catch(() => null)))"
+                "() => Promise.all(document.getAnimations()"
+                ".filter(a => a.effect && a.effect.getComputedTiming().iterations !== Infinity)"
+                ".map(a => a.finished.catch(() => null)))"
             )
             if not target.evaluate("() => typeof window.axe !== 'undefined'"):
                 target.add_script_tag(content=self.source)

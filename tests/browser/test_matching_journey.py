@@ -23,6 +23,13 @@ def login(page, live, email: str) -> None:
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
+def logout(page) -> None:
+    page.get_by_role("button", name="Log out").click()
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Log in")
+    ).to_be_visible()
+
+
 def pair(live, suffix: str):
     alice = make_user(live.app, f"alice-{suffix}@example.org", "Alice", timezone="Europe/Berlin")
     bob = make_user(
@@ -67,6 +74,7 @@ def test_suggestion_explained_dismissed_in_place_and_back(browser, live, a11y, j
         page.evaluate("() => { window.__sameDocument = true }")
     card.get_by_role("button", name="Not now").click()
     expect(card).to_contain_text("You will not be suggested to each other for 90 days.")
+    expect(card.get_by_role("button", name="Undo")).to_be_visible()
     if javascript:
         assert page.evaluate("() => window.__sameDocument === true")  # swapped in place
     expect(page.get_by_text("Calendar whisperer")).to_have_count(0)
@@ -92,7 +100,7 @@ def test_round_from_opt_in_to_both_saying_yes(browser, live, a11y, javascript):
     page.get_by_role("button", name="Open a new round").click()
     expect(page.get_by_text("Nobody has joined yet.")).to_be_visible()
     round_url = page.url
-    page.get_by_role("button", name="Log out").click()
+    logout(page)
 
     # both members join from their round page
     for member, choice in ((alice, "One partner (a tandem)"), (bob, "One partner (a tandem)")):
@@ -103,7 +111,7 @@ def test_round_from_opt_in_to_both_saying_yes(browser, live, a11y, javascript):
         a11y.check(page, javascript)
         page.get_by_role("button", name="Join the round").click()
         expect(page.get_by_text("You are in the next round")).to_be_visible()
-        page.get_by_role("button", name="Log out").click()
+        logout(page)
 
     # the moderator previews and publishes
     login(page, live, mod.email)
@@ -116,14 +124,14 @@ def test_round_from_opt_in_to_both_saying_yes(browser, live, a11y, javascript):
     page.get_by_role("button", name="Publish the round").click()
     expect(page.get_by_text("Every member in it has been told.")).to_be_visible()
     expect(proposal).to_contain_text("waiting for answers")
-    page.get_by_role("button", name="Log out").click()
+    logout(page)
 
     # both say yes
     for member in (alice, bob):
         login(page, live, member.email)
         page.goto(live.url + "/matching/round")
         page.get_by_role("button", name="Yes, let's get to know each other").click()
-        page.get_by_role("button", name="Log out").click()
+        logout(page)
     login(page, live, alice.email)
     page.goto(live.url + "/matching/round")
     expect(page.get_by_text("Everyone said yes.")).to_be_visible()
