@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from itertools import combinations
 
 import pytest
 from flask_babel import force_locale
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from peerhub.accounts.models import User
 from peerhub.errors import Conflict, Invalid, NotAllowed, NotFound
 from peerhub.extensions import db
 from peerhub.matching import service
+from peerhub.matching.candidates import load_candidates, pair_rules
 from peerhub.matching.models import MatchingRound, PairPause, Proposal, ProposalMember, RoundEntry
+from peerhub.matching.scoring import pair_violations
 from peerhub.notifications.models import Notification
 from tests.conftest import HX_PARTIAL, make_user
-from tests.profile_factories import fill_profile
+from tests.profile_factories import fill_profile, random_community, random_member
 
 
 @contextmanager
@@ -408,3 +413,49 @@ def test_pair_by_hand_error_shows_in_place(app, client, auth, community, alice, 
     )
     assert response.status_code == 422
     assert "Choose two members" in response.get_data(as_text=True)
+
+
+def test_after_publishing_the_draft_cannot_change(app, community, alice, bob, carol, mod):
+    round_id, proposal_id = publish(app, mod, alice, bob, carol)
+    with english(app):
+        version = db.session.get(MatchingRound, round_id).version
+        with pytest.raises(Conflict, match="already published"):
+            service.dissolve_proposal(user(mod.id), proposal_id, version)
+        with pytest.raises(Conflict, match="already published"):
+            service.pair_by_hand(user(mod.id), round_id, [alice.id, carol.id], version)
+
+
+def test_matched_members_are_not_suggested_to_each_other(app, community, alice, bob, mod):
+    _round, proposal_id = publish(app, mod, alice, bob)
+    with english(app):
+        assert bob.id not in [s.user_id for s in service.suggestions_for(alice.id, "UTC")]
+        service.answer_proposal(user(alice.id), proposal_id, accept=True)
+        service.answer_proposal(user(bob.id), proposal_id, accept=True)
+        assert bob.id not in [s.user_id for s in service.suggestions_for(alice.id, "UTC")]
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(random_member, min_size=3, max_size=8), st.integers(0, 7))
+def test_a_round_never_proposes_a_pair_that_breaks_a_hard_constraint(app, specs, pause):
+    members = random_community(app, specs)
+    moderator = make_user(app, "mo@example.org", "Mo", role="moderator")
+    with english(app):
+        if pause < len(members) - 1:  # one "not now" between neighbours
+            a, b = members[pause].id, members[pause + 1].id
+            service.pause_pair(a, b, "dismissed", a)
+            db.session.commit()
+        round_ = service.start_round(user(moderator.id))
+        for persona, spec in zip(members, specs, strict=True):
+            if spec["status"] == "open":
+                service.join_round(user(persona.id), wants_group=spec["group"])
+        service.preview_round(user(moderator.id), round_.id)
+        everyone = load_candidates(p.id for p in members)
+        rules = pair_rules()
+        seen = []
+        for group in drafts(round_.id):
+            seen.extend(group)
+            for a, b in combinations(group, 2):
+                assert pair_violations(everyone[a], everyone[b], rules) == []
+        assert len(seen) == len(set(seen))  # nobody twice

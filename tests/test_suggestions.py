@@ -18,8 +18,8 @@ from peerhub.matching.models import PairPause
 from peerhub.matching.scoring import pair_violations
 from peerhub.profiles import service as profiles
 from peerhub.profiles.models import Block
-from tests.conftest import HX_PARTIAL, make_user
-from tests.profile_factories import fill_profile
+from tests.conftest import HX_PARTIAL
+from tests.profile_factories import fill_profile, random_community, random_member
 
 BERLIN_TUESDAY = ((1, 18 * 60, 20 * 60),)
 NEW_YORK_TUESDAY = ((1, 12 * 60, 14 * 60),)  # 18–20 in Berlin in November
@@ -217,55 +217,14 @@ def test_dismiss_unknown_member_or_self_is_not_found(app, alice):
 
 # --- never a pair that breaks a hard constraint (property test over real queries) -------
 
-member = st.fixed_dictionaries(
-    {
-        "offers": st.lists(
-            st.sampled_from(("Scrum", "Rhetorik", "Yoga")), min_size=1, max_size=2, unique=True
-        ),
-        "seeks": st.lists(
-            st.sampled_from(("Kochen", "Rhetorik", "Scrum")), min_size=1, max_size=2, unique=True
-        ),
-        "languages": st.lists(
-            st.sampled_from(("de", "en", "fr")), min_size=1, max_size=2, unique=True
-        ),
-        "mode": st.sampled_from(
-            (("video", None), ("in_person", "Berlin"), ("in_person", "Köln"), ("either", "Berlin"))
-        ),
-        "status": st.sampled_from(("open", "open", "paused")),
-        "zone": st.sampled_from(("Europe/Berlin", "America/New_York", "Asia/Tokyo")),
-        "block": st.booleans(),
-    }
-)
-
 
 @settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(st.lists(member, min_size=3, max_size=6))
-def test_suggestions_never_break_a_hard_constraint(app, members):
-    from tests.conftest import reset_database
-
-    reset_database(app)
-    people = []
-    for n, spec in enumerate(members):
-        persona = make_user(app, f"m{n}@example.org", f"M{n}", timezone=spec["zone"])
-        people.append(persona)
-        offers = tuple(o for o in spec["offers"] if o not in spec["seeks"]) or ("Malen",)
-        fill_profile(
-            app,
-            persona,
-            offers=offers,
-            seeks=tuple(spec["seeks"]),
-            languages=tuple(spec["languages"]),
-            meeting_mode=spec["mode"][0],
-            city=spec["mode"][1],
-            status=spec["status"],
-        )
+@given(st.lists(random_member, min_size=3, max_size=6))
+def test_suggestions_never_break_a_hard_constraint(app, specs):
+    people = random_community(app, specs)
     with app.app_context():
-        for n, spec in enumerate(members):
-            if spec["block"] and n:
-                db.session.add(Block(blocker_id=people[n].id, blocked_id=people[n - 1].id))
-        db.session.commit()
         everyone = load_candidates(p.id for p in people)
         rules = pair_rules()
         for persona in people:
