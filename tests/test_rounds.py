@@ -226,6 +226,10 @@ def test_a_no_is_kind_and_keeps_the_pair_apart(app, community, alice, bob, mallo
         pause = db.session.get(PairPause, (alice.id, bob.id))
         assert pause.reason == "declined"
         assert kinds(alice.id)[-1] == "proposal_declined"
+        told = db.session.scalars(
+            select(Notification).where(Notification.user_id == alice.id).order_by(Notification.id)
+        ).all()[-1]
+        assert told.params == {"names": "Bob"}
         with pytest.raises(Conflict):
             service.answer_proposal(user(alice.id), proposal_id, accept=True)
         assert [s.user_id for s in service.suggestions_for(alice.id, "UTC")] == [mallory.id]
@@ -243,6 +247,7 @@ def test_group_goes_on_when_one_of_three_declines(app, alice, bob, carol, mod):
         )
         proposal = db.session.scalars(select(Proposal)).one()
         service.answer_proposal(user(carol.id), proposal.id, accept=False)
+        assert "proposal_declined" not in kinds(alice.id)  # the group of two goes on
         service.answer_proposal(user(alice.id), proposal.id, accept=True)
         assert db.session.get(Proposal, proposal.id).status == "proposed"
         service.answer_proposal(user(bob.id), proposal.id, accept=True)

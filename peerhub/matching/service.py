@@ -291,7 +291,12 @@ def proposals_for(user: User, viewer_zone: str, day: date | None = None) -> list
     ).all()
     out = []
     for proposal, mine in rows:
-        others = [m.user_id for m in proposal.members if m.user_id != user.id]
+        # who stepped out of a group is no longer shown to those who stayed
+        others = [
+            m.user_id
+            for m in proposal.members
+            if m.user_id != user.id and (mine.answer == "declined" or m.answer != "declined")
+        ]
         people = found.load_candidates([user.id, *others])
         partners = [db.session.get(User, uid) for uid in others]
         fits = []
@@ -338,8 +343,8 @@ def answer_proposal(user: User, proposal_id: int, accept: bool) -> Proposal:
                     pause_pair(user.id, other.user_id, "declined", user.id)
             if len(remaining) < 2:
                 proposal.status, proposal.decided_at = "declined", utcnow()
-            for other in remaining:
-                _tell(other.user_id, "proposal_declined", proposal)
+                for other in remaining:
+                    _tell(other.user_id, "proposal_declined", proposal, with_declined=True)
         if len(remaining) >= 2 and all(m.answer == "accepted" for m in remaining):
             proposal.status, proposal.decided_at = "accepted", utcnow()
             for member in remaining:
@@ -347,13 +352,22 @@ def answer_proposal(user: User, proposal_id: int, accept: bool) -> Proposal:
     return proposal
 
 
-def _tell(user_id: int, kind: str, proposal: Proposal, mail: str | None = None) -> None:
-    """Notify a member of their proposal, in their language, in the caller's transaction."""
+def _tell(
+    user_id: int,
+    kind: str,
+    proposal: Proposal,
+    mail: str | None = None,
+    with_declined: bool = False,
+) -> None:
+    """Notify a member of their proposal, in their language, in the caller's transaction.
+
+    The partners named are those still in it, or everyone when `with_declined`.
+    """
     user = db.session.get(User, user_id)
     partners = [
         db.session.get(User, m.user_id).display_name
         for m in proposal.members
-        if m.user_id != user_id and m.answer != "declined"
+        if m.user_id != user_id and (with_declined or m.answer != "declined")
     ]
     names = ", ".join(sorted(partners, key=str.casefold))
     link = site_path("matching.round_page")
