@@ -102,11 +102,17 @@ def test_no_past_pairing_repeats_in_a_later_round(app, community, alice, bob, ca
         assert all(alice.id not in p or bob.id not in p for p in pairs)
 
 
-def test_groups_form_for_members_who_asked(app, alice, bob, carol, mod):
+@pytest.fixture
+def group_round(app, alice, bob, carol, mod):
+    """Alice, Bob and Carol each seek what the next offers, and all three asked for a group."""
     fill_profile(app, alice, offers=("Scrum",), seeks=("Rhetorik",))
     fill_profile(app, bob, offers=("Rhetorik",), seeks=("Kanban",))
     fill_profile(app, carol, offers=("Kanban",), seeks=("Scrum",))
-    round_id = open_and_join(app, mod, alice, bob, carol, group=(alice, bob, carol))
+    return open_and_join(app, mod, alice, bob, carol, group=(alice, bob, carol))
+
+
+def test_groups_form_for_members_who_asked(app, group_round, alice, bob, carol, mod):
+    round_id = group_round
     with english(app):
         service.preview_round(user(mod.id), round_id)
         assert drafts(round_id) == [sorted([alice.id, bob.id, carol.id])]
@@ -235,11 +241,8 @@ def test_a_no_is_kind_and_keeps_the_pair_apart(app, community, alice, bob, mallo
         assert [s.user_id for s in service.suggestions_for(alice.id, "UTC")] == [mallory.id]
 
 
-def test_group_goes_on_when_one_of_three_declines(app, alice, bob, carol, mod):
-    fill_profile(app, alice, offers=("Scrum",), seeks=("Rhetorik",))
-    fill_profile(app, bob, offers=("Rhetorik",), seeks=("Kanban",))
-    fill_profile(app, carol, offers=("Kanban",), seeks=("Scrum",))
-    round_id = open_and_join(app, mod, alice, bob, carol, group=(alice, bob, carol))
+def test_group_goes_on_when_one_of_three_declines(app, group_round, alice, bob, carol, mod):
+    round_id = group_round
     with english(app):
         service.preview_round(user(mod.id), round_id)
         service.publish_round(

@@ -20,7 +20,7 @@ from peerhub.extensions import db, utcnow
 from peerhub.matching.models import PairPause, Proposal, ProposalMember
 from peerhub.matching.scoring import CAN_MEET, CAN_VIDEO, Candidate, PairRules
 from peerhub.profiles.models import AvailabilityWindow, Block, Profile, ProfileTag
-from peerhub.profiles.search import has_room_condition
+from peerhub.profiles.search import blocked_either_way, has_room_condition
 
 # How many of the most complementary members are scored in full for one member's page.
 CANDIDATES = 200
@@ -38,8 +38,6 @@ def unavailable_reason(user, profile) -> str | None:
         return "suspended"
     if user.email_verified_at is None:
         return "unconfirmed"
-    if profile is None:
-        return "no_profile"
     if profile.visibility != "members":
         return "hidden"
     if profile.status != "open":
@@ -131,8 +129,9 @@ def _pairs(rows) -> frozenset[tuple[int, int]]:
     return frozenset((a, b) if a < b else (b, a) for a, b in rows)
 
 
-def pair_rules(user_ids: Iterable[int] | None = None) -> PairRules:
-    """Blocks, active pauses and existing matches among `user_ids` (None: involving anyone).
+def pair_rules(user_ids: Iterable[int] | None = None, with_past: bool = False) -> PairRules:
+    """Blocks, active pauses and existing matches among `user_ids` (None: involving anyone);
+    `with_past`: also the pairs earlier rounds proposed, which a round must not repeat.
 
     Rounds ask for their entrants; a single member's page asks `excluded_for` instead.
     """
@@ -154,59 +153,47 @@ def pair_rules(user_ids: Iterable[int] | None = None) -> PairRules:
     return PairRules(
         blocked=_pairs(blocked),
         paused=_pairs(paused),
-        together=_pairs(_matched_pairs(("proposed", "accepted"), ids)),
+        together=_proposal_pairs(ids, ("proposed", "accepted"), without_declined=True),
+        # whatever came of it: proposed, accepted or declined (drafts were never seen)
+        past=(
+            _proposal_pairs(ids, ("proposed", "accepted", "declined"), without_declined=False)
+            if with_past
+            else frozenset()
+        ),
     )
 
 
-def _matched_pairs(states: tuple[str, ...], ids: list[int] | None):
-    """Pairs of members who share a proposal in one of `states` (groups give every pair)."""
+def _proposal_pairs(
+    ids: list[int] | None, states: tuple[str, ...], without_declined: bool
+) -> frozenset[tuple[int, int]]:
+    """Pairs of members (among `ids`, or anyone) who share a proposal in one of `states`;
+    a group gives every pair in it. `without_declined`: leave out who said no."""
     first, second = ProposalMember.__table__.alias(), ProposalMember.__table__.alias()
     query = (
         select(first.c.user_id, second.c.user_id)
-        .join(second, and_(second.c.proposal_id == first.c.proposal_id))
-        .join(Proposal, Proposal.id == first.c.proposal_id)
-        .where(
-            first.c.user_id < second.c.user_id,
-            Proposal.status.in_(states),
-            first.c.answer != "declined",
-            second.c.answer != "declined",
-        )
-    )
-    if ids is not None:
-        query = query.where(first.c.user_id.in_(ids), second.c.user_id.in_(ids))
-    return db.session.execute(query).all()
-
-
-def past_pairings(user_ids: Iterable[int]) -> frozenset[tuple[int, int]]:
-    """Pairs that an earlier published round already proposed, whatever came of it."""
-    first, second = ProposalMember.__table__.alias(), ProposalMember.__table__.alias()
-    ids = list(user_ids)
-    rows = db.session.execute(
-        select(first.c.user_id, second.c.user_id)
         .join(second, second.c.proposal_id == first.c.proposal_id)
         .join(Proposal, Proposal.id == first.c.proposal_id)
-        .where(
-            first.c.user_id < second.c.user_id,
-            Proposal.status != "draft",
-            first.c.user_id.in_(ids),
-            second.c.user_id.in_(ids),
-        )
+        .where(first.c.user_id < second.c.user_id, Proposal.status.in_(states))
     )
-    return _pairs(rows)
+    if without_declined:
+        query = query.where(first.c.answer != "declined", second.c.answer != "declined")
+    if ids is not None:
+        query = query.where(first.c.user_id.in_(ids), second.c.user_id.in_(ids))
+    return _pairs(db.session.execute(query))
 
 
 def excluded_for(user_id: int) -> set[int]:
     """Members never suggested to `user_id`: blocked either way, paused, already matched."""
     now = utcnow()
-    rows = db.session.execute(
-        union(
-            select(Block.blocked_id).where(Block.blocker_id == user_id),
-            select(Block.blocker_id).where(Block.blocked_id == user_id),
-            select(PairPause.high_id).where(PairPause.low_id == user_id, PairPause.until > now),
-            select(PairPause.low_id).where(PairPause.high_id == user_id, PairPause.until > now),
+    out = set(db.session.scalars(blocked_either_way(user_id)))
+    out.update(
+        db.session.scalars(
+            union(
+                select(PairPause.high_id).where(PairPause.low_id == user_id, PairPause.until > now),
+                select(PairPause.low_id).where(PairPause.high_id == user_id, PairPause.until > now),
+            )
         )
     )
-    out = {row[0] for row in rows}
     mine = select(ProposalMember.proposal_id).where(ProposalMember.user_id == user_id)
     out.update(
         db.session.scalars(

@@ -90,6 +90,19 @@ def shared_spans(fit: Fit, day: date, zone: str) -> list[Span]:
     return sorted(out, key=lambda s: (s.start.weekday(), s.start.time()))
 
 
+def explain(fit: Fit, day: date, zone: str, me_reads: bool = True, names=None):
+    """(tag names, shared spans in `zone`, sentence) for one fit; `names` may be preloaded."""
+    if names is None:
+        names = tag_names(fit_tags(fit))
+    spans = shared_spans(fit, day, zone)
+    return names, spans, explanation(fit, names, spans, me_reads)
+
+
+def fit_tags(fit: Fit) -> set[int]:
+    """Every tag id a fit's explanation names."""
+    return {*fit.i_get, *fit.they_get, *fit.shared_goals, *fit.shared_interests}
+
+
 def _list(names: Iterable[str]) -> str:
     return format_list(sorted(names, key=str.casefold), locale=get_locale())
 
@@ -103,6 +116,18 @@ def when(span: Span) -> str:
     return f"{ON_WEEKDAYS[span.weekday]} {span.start:%H:%M}–{span.end:%H:%M}"
 
 
+def _seeks_offers(seeker: str, tags: list[str], offerer: str) -> str:
+    """ "A seeks X – B offers it", for a reader who is neither of them."""
+    return ngettext(
+        "%(a)s seeks %(tags)s – %(b)s offers it",
+        "%(a)s seeks %(tags)s – %(b)s offers them",
+        len(tags),
+        tags=_list(tags),
+        a=seeker,
+        b=offerer,
+    )
+
+
 def explanation(fit: Fit, names: dict[int, str], spans: list[Span], me_reads: bool = True) -> str:
     """One sentence on why the pair fits: what each seeks and the other offers, what they
     share, and when both are free. `me_reads`: addressed to `fit.me` ("you"), else to a
@@ -112,49 +137,29 @@ def explanation(fit: Fit, names: dict[int, str], spans: list[Span], me_reads: bo
     i_get = _names(fit.i_get, names)
     they_get = _names(fit.they_get, names)
     if i_get:
-        if me_reads:
-            parts.append(
-                ngettext(
-                    "you seek %(tags)s – %(name)s offers it",
-                    "you seek %(tags)s – %(name)s offers them",
-                    len(i_get),
-                    tags=_list(i_get),
-                    name=other,
-                )
+        parts.append(
+            ngettext(
+                "you seek %(tags)s – %(name)s offers it",
+                "you seek %(tags)s – %(name)s offers them",
+                len(i_get),
+                tags=_list(i_get),
+                name=other,
             )
-        else:
-            parts.append(
-                ngettext(
-                    "%(a)s seeks %(tags)s – %(b)s offers it",
-                    "%(a)s seeks %(tags)s – %(b)s offers them",
-                    len(i_get),
-                    tags=_list(i_get),
-                    a=me,
-                    b=other,
-                )
-            )
+            if me_reads
+            else _seeks_offers(me, i_get, other)
+        )
     if they_get:
-        if me_reads:
-            parts.append(
-                ngettext(
-                    "%(name)s seeks %(tags)s – you offer it",
-                    "%(name)s seeks %(tags)s – you offer them",
-                    len(they_get),
-                    tags=_list(they_get),
-                    name=other,
-                )
+        parts.append(
+            ngettext(
+                "%(name)s seeks %(tags)s – you offer it",
+                "%(name)s seeks %(tags)s – you offer them",
+                len(they_get),
+                tags=_list(they_get),
+                name=other,
             )
-        else:
-            parts.append(
-                ngettext(
-                    "%(a)s seeks %(tags)s – %(b)s offers it",
-                    "%(a)s seeks %(tags)s – %(b)s offers them",
-                    len(they_get),
-                    tags=_list(they_get),
-                    a=other,
-                    b=me,
-                )
-            )
+            if me_reads
+            else _seeks_offers(other, they_get, me)
+        )
     shared_goals = _names(fit.shared_goals, names)
     if shared_goals:
         parts.append(

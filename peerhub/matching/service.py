@@ -18,7 +18,7 @@ from peerhub.accounts.models import User
 from peerhub.errors import Conflict, Invalid, NotAllowed, NotFound
 from peerhub.extensions import db, transaction, utcnow
 from peerhub.matching import candidates as found
-from peerhub.matching.explain import Span, explanation, shared_spans, tag_names
+from peerhub.matching.explain import Span, explain, fit_tags, tag_names
 from peerhub.matching.models import (
     MatchingRound,
     PairPause,
@@ -76,16 +76,21 @@ def missing_for_suggestions(me: Candidate | None) -> list[str]:
 
 
 def suggestions_for(
-    user_id: int, viewer_zone: str, day: date | None = None, limit: int = SUGGESTIONS_SHOWN
+    user_id: int,
+    viewer_zone: str,
+    day: date | None = None,
+    limit: int = SUGGESTIONS_SHOWN,
+    me: Candidate | None = None,
 ) -> list[Suggestion]:
-    """The member's best matches, best first, each explained.
+    """The member's best matches, best first, each explained (`me`: the member, if loaded).
 
     Candidates come from the indexed query (`candidates.candidate_ids`); the hard
     constraints are checked again here on the full profiles, so the page never shows a
     pair the rules forbid even if the query and the rules ever disagree.
     """
     day = day or utcnow().date()
-    me = found.load_candidates([user_id]).get(user_id)
+    if me is None:
+        me = found.load_candidates([user_id]).get(user_id)
     if me is None or missing_for_suggestions(me)[:2] == ["offers", "seeks"]:
         return []
     excluded = found.excluded_for(user_id)
@@ -97,9 +102,7 @@ def suggestions_for(
     ]
     fits.sort(key=lambda f: (-f.score.total, f.other.user_id))
     fits = fits[:limit]
-    names = tag_names(
-        tag for f in fits for tag in (*f.i_get, *f.they_get, *f.shared_goals, *f.shared_interests)
-    )
+    names = tag_names(set().union(*(fit_tags(f) for f in fits)))
     headlines = dict(
         db.session.execute(
             select(Profile.user_id, Profile.headline).where(
@@ -109,12 +112,8 @@ def suggestions_for(
     )
     out = []
     for f in fits:
-        spans = shared_spans(f, day, viewer_zone)
-        out.append(
-            Suggestion(
-                f, headlines.get(f.other.user_id, ""), names, spans, explanation(f, names, spans)
-            )
-        )
+        _names, spans, sentence = explain(f, day, viewer_zone, names=names)
+        out.append(Suggestion(f, headlines.get(f.other.user_id, ""), names, spans, sentence))
     return out
 
 
@@ -304,9 +303,7 @@ def proposals_for(user: User, viewer_zone: str, day: date | None = None) -> list
             for uid in others:
                 if uid in people:
                     f = fit(people[user.id], people[uid], day)
-                    names = tag_names((*f.i_get, *f.they_get, *f.shared_goals, *f.shared_interests))
-                    spans = shared_spans(f, day, viewer_zone)
-                    fits.append(Suggestion(f, "", names, spans, explanation(f, names, spans)))
+                    fits.append(Suggestion(f, "", *explain(f, day, viewer_zone)))
         out.append(ProposalView(proposal, mine, [p for p in partners if p], fits))
     return out
 
@@ -442,13 +439,7 @@ def round_graph(entrant_ids: list[int], day: date) -> RoundGraph:
     on the suggestions page; each member keeps their best ROUND_EDGES_PER_MEMBER edges.
     """
     people = found.load_candidates(entrant_ids)
-    rules = found.pair_rules(people)
-    rules = PairRules(
-        blocked=rules.blocked,
-        paused=rules.paused,
-        together=rules.together,
-        past=found.past_pairings(people),
-    )
+    rules = found.pair_rules(people, with_past=True)
     offering: dict[int, list[int]] = defaultdict(list)
     seeking: dict[int, list[int]] = defaultdict(list)
     for person in people.values():
@@ -575,8 +566,7 @@ def pair_by_hand(actor: User, round_id: int, user_ids: list[int], version: int) 
         raise Invalid(_("Someone you chose is already in a proposal of this round."), "members")
     day = utcnow().date()
     people = found.load_candidates(ids)
-    rules = found.pair_rules(ids)
-    rules = PairRules(rules.blocked, rules.paused, rules.together, found.past_pairings(ids))
+    rules = found.pair_rules(ids, with_past=True)
     scores = []
     for a, b in combinations(ids, 2):
         if a not in people or b not in people:
@@ -709,17 +699,25 @@ def round_figures(round_: MatchingRound) -> RoundFigures:
     )
 
 
-def proposal_explanations(
-    proposal: Proposal, reader_zone: str, day: date | None = None
-) -> list[str]:
-    """For a moderator: one sentence per pair in the proposal (third person)."""
+def round_explanations(
+    proposals: list[Proposal], reader_zone: str, day: date | None = None
+) -> dict[int, list[str]]:
+    """For a moderator: per proposal, one sentence per pair in it (third person).
+
+    All members and tag names are loaded at once: a large round has a thousand proposals.
+    """
     day = day or utcnow().date()
-    ids = [m.user_id for m in proposal.members]
-    people = found.load_candidates(ids)
-    out = []
-    for a, b in combinations(ids, 2):
-        if a in people and b in people:
-            f = fit(people[a], people[b], day)
-            names = tag_names((*f.i_get, *f.they_get, *f.shared_goals, *f.shared_interests))
-            out.append(explanation(f, names, shared_spans(f, day, reader_zone), me_reads=False))
-    return out
+    people = found.load_candidates(m.user_id for p in proposals for m in p.members)
+    fits = {
+        p.id: [
+            fit(people[a], people[b], day)
+            for a, b in combinations([m.user_id for m in p.members], 2)
+            if a in people and b in people
+        ]
+        for p in proposals
+    }
+    names = tag_names(set().union(*(fit_tags(f) for pair in fits.values() for f in pair)))
+    return {
+        proposal_id: [explain(f, day, reader_zone, me_reads=False, names=names)[2] for f in pair]
+        for proposal_id, pair in fits.items()
+    }

@@ -39,7 +39,7 @@ def suggestions():
         "matching/suggestions.html",
         None,
         dismissed=dismissed,
-        suggestions=service.suggestions_for(current_user.id, current_user.timezone),
+        suggestions=service.suggestions_for(current_user.id, current_user.timezone, me=me),
         missing=service.missing_for_suggestions(me),
         unavailable=me.unavailable_reason if me else None,
         round_open=service.open_round() is not None,

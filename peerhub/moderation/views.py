@@ -141,16 +141,12 @@ def _round_context(round_) -> dict:
             select(User).where(User.id.in_([m.user_id for p in proposals for m in p.members]))
         )
     }
+    sentences = matching.round_explanations(proposals, current_user.timezone)
     return {
         "round": round_,
         "figures": matching.round_figures(round_),
         "proposals": [
-            (
-                p,
-                [members[m.user_id] for m in p.members],
-                matching.proposal_explanations(p, current_user.timezone),
-            )
-            for p in proposals
+            (p, [members[m.user_id] for m in p.members], sentences[p.id]) for p in proposals
         ],
         "reasons": UNMATCHED_REASONS,
         "inline_flashes": wants_fragment(),  # the page shows them above; a swap only here

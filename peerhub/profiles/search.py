@@ -165,12 +165,17 @@ def _members(subquery: Select, user_id: ColumnElement[int], drives: bool) -> Col
     return subquery.where(user_id == Profile.user_id).exists()
 
 
-def _listed_for(viewer_id: int) -> list[ColumnElement[bool]]:
-    """Who may appear in `viewer_id`'s directory at all (rows of Profile joined with User)."""
-    blocked = union_all(
+def blocked_either_way(viewer_id: int):
+    """The ids of members `viewer_id` blocked or was blocked by (a select)."""
+    return union_all(
         select(Block.blocked_id).where(Block.blocker_id == viewer_id),
         select(Block.blocker_id).where(Block.blocked_id == viewer_id),
     )
+
+
+def _listed_for(viewer_id: int) -> list[ColumnElement[bool]]:
+    """Who may appear in `viewer_id`'s directory at all (rows of Profile joined with User)."""
+    blocked = blocked_either_way(viewer_id)
     return [
         Profile.visibility == "members",
         Profile.status == "open",
