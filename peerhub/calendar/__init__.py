@@ -1,0 +1,1 @@
+"""Calendar files (.ics) that every calendar program reads the same way: building and checking."""
