@@ -57,21 +57,26 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
 
     from peerhub.accounts import models as _accounts  # noqa: F401 - register tables
+    from peerhub.intros import models as _intros  # noqa: F401
     from peerhub.matching import models as _matching  # noqa: F401
     from peerhub.notifications import models as _notifications  # noqa: F401
     from peerhub.profiles import models as _profiles  # noqa: F401
+    from peerhub.tandems import models as _tandems  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from peerhub import demo
     from peerhub.accounts import cli as accounts_cli
     from peerhub.accounts import views as accounts
+    from peerhub.intros import cli as tick_cli
+    from peerhub.intros import views as intros
     from peerhub.matching import views as matching
     from peerhub.moderation import views as moderation
     from peerhub.notifications import cli as mail_cli
     from peerhub.notifications import views as notifications
     from peerhub.profiles import seed as profile_seed
     from peerhub.profiles import views as profiles
+    from peerhub.tandems import views as tandems
     from peerhub.web import cli as backup_cli
     from peerhub.web import errors, security, timefmt, views
 
@@ -81,6 +86,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(profiles.bp)
     app.register_blueprint(matching.bp)
     app.register_blueprint(moderation.bp)
+    app.register_blueprint(intros.bp)
+    app.register_blueprint(tandems.bp)
+    app.register_blueprint(tick_cli.bp)
     app.register_blueprint(profile_seed.bp)
     app.register_blueprint(accounts_cli.bp)
     app.register_blueprint(mail_cli.bp)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from peerhub.accounts.models import User
 from peerhub.accounts.passwords import hash_password
+from peerhub.errors import DomainError
 from peerhub.extensions import db, transaction, utcnow
 from peerhub.profiles.seed import ProfileSpec, add_profile, seed_members
 
@@ -142,7 +143,50 @@ def seed_demo(crowd: int = DEMO_CROWD) -> bool:
             add_profile(users[email].id, spec)
     seed_members(crowd, seed=1, password_hash=password_hash)
     _open_demo_round(users["mod@example.org"].id, users["carol@example.org"].id)
+    _demo_intros(users)
     return True
+
+
+def _demo_intros(users: dict[str, User]) -> None:
+    """Bob has asked Alice for an intro call (her turn to answer), and Carol has a call
+    scheduled with a crowd member, so the home page shows both sides of the flow."""
+    from datetime import timedelta
+
+    from peerhub.intros import service as intros
+
+    alice, bob, carol = (users[f"{n}@example.org"] for n in ("alice", "bob", "carol"))
+    soon = (utcnow() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    times = intros.offered_times(bob, alice, 30)[:2] or [soon]
+    intros.send_request(
+        bob,
+        alice.id,
+        "Hi Alice! You offer exactly what I am looking for, and I have run time-management "
+        "workshops for years. Shall we find out in half an hour whether we click?",
+        times,
+        source="suggestion",
+    )
+    crowd = db.session.scalars(
+        select(User)
+        .where(User.role == "member", User.email.not_like("%@example.org"))
+        .order_by(User.id)
+        .limit(60)
+    ).all()
+    for member in crowd:
+        times = intros.offered_times(member, carol, 30)
+        if not times:
+            continue
+        try:
+            request = intros.send_request(
+                member,
+                carol.id,
+                "Hallo Carol, ich leite auch ein Team und suche Austausch auf Augenhöhe. "
+                "Hast du Lust auf ein kurzes Kennenlernen?",
+                times[:2],
+            )
+        except DomainError:
+            continue  # this member cannot ask (paused, hidden …): try the next
+        intros.accept_time(carol, request.id, request.open_slots[0].id)
+        return
 
 
 def _open_demo_round(moderator_id: int, carol_id: int) -> None:

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from peerhub.extensions import db
+from peerhub.extensions import db, utcnow
 from peerhub.notifications import service as notifications
 from tests.conftest import make_user
 
@@ -135,7 +135,28 @@ ID_FACTORIES = {
     "proposal_id": lambda app, owner: _proposal_of_others(app),
     "answer": lambda app, owner: "accept",
     "round_id": lambda app, owner: _proposal_of_others(app, round_only=True),
+    "request_id": lambda app, owner: _intro_of_others(app),
+    "tandem_id": lambda app, owner: _intro_of_others(app, tandem=True),
 }
+
+
+def _intro_of_others(app, tandem: bool = False) -> int:
+    """A scheduled intro call between two other members (or the tandem it became)."""
+    from tests.intro_factories import ready, scheduled
+
+    tag = uuid.uuid4().hex[:8]
+    first = make_user(app, f"i1{tag}@example.org", "I1")
+    second = make_user(app, f"i2{tag}@example.org", "I2")
+    ready(app, first, second)
+    request_id = scheduled(app, first, second, now=utcnow())
+    if not tandem:
+        return request_id
+    from peerhub.tandems.service import start_tandem
+
+    with app.app_context():
+        made = start_tandem([first.id, second.id])
+        db.session.commit()
+        return made.id
 
 
 def _proposal_of_others(app, round_only: bool = False) -> int:

@@ -20,7 +20,7 @@ from peerhub.extensions import db, utcnow
 from peerhub.matching.models import PairPause, Proposal, ProposalMember
 from peerhub.matching.scoring import CAN_MEET, CAN_VIDEO, Candidate, PairRules
 from peerhub.profiles.models import AvailabilityWindow, Block, Profile, ProfileTag
-from peerhub.profiles.search import blocked_either_way, has_room_condition
+from peerhub.profiles.search import blocked_either_way, bound_count, has_room_condition
 
 # How many of the most complementary members are scored in full for one member's page.
 CANDIDATES = 200
@@ -42,7 +42,7 @@ def unavailable_reason(user, profile) -> str | None:
         return "hidden"
     if profile.status != "open":
         return "paused"
-    if profile.capacity < 1:
+    if profile.capacity <= profile.bound:
         return "full"
     return None
 
@@ -65,6 +65,7 @@ def load_candidates(user_ids: Iterable[int]) -> dict[int, Candidate]:
             Profile.visibility,
             Profile.status.label("profile_status"),
             Profile.capacity,
+            bound_count(User.id).label("bound"),
             Profile.language_mask,
             Profile.meeting_mode,
             Profile.city_key,
@@ -95,7 +96,7 @@ def load_candidates(user_ids: Iterable[int]) -> dict[int, Candidate]:
         windows[user_id].append((weekday, start, end))
     out = {}
     for row in rows:
-        profile = _ProfileFacts(row.visibility, row.profile_status, row.capacity)
+        profile = _ProfileFacts(row.visibility, row.profile_status, row.capacity, row.bound)
         reason = unavailable_reason(row, profile)
         out[row.id] = Candidate(
             user_id=row.id,
@@ -120,6 +121,7 @@ class _ProfileFacts(NamedTuple):
     visibility: str
     status: str
     capacity: int
+    bound: int  # forming or active tandems
 
 
 # --- pairs that must not meet ------------------------------------------------------
@@ -153,7 +155,8 @@ def pair_rules(user_ids: Iterable[int] | None = None, with_past: bool = False) -
     return PairRules(
         blocked=_pairs(blocked),
         paused=_pairs(paused),
-        together=_proposal_pairs(ids, ("proposed", "accepted"), without_declined=True),
+        together=_proposal_pairs(ids, ("proposed", "accepted"), without_declined=True)
+        | _working_pairs(ids),
         # whatever came of it: proposed, accepted or declined (drafts were never seen)
         past=(
             _proposal_pairs(ids, ("proposed", "accepted", "declined"), without_declined=False)
@@ -182,6 +185,55 @@ def _proposal_pairs(
     return _pairs(db.session.execute(query))
 
 
+def _working_pairs(ids: list[int] | None) -> frozenset[tuple[int, int]]:
+    """Pairs (among `ids`, or anyone) with an open intro request or a tandem together."""
+    from peerhub.intros.models import OPEN_STATES, IntroRequest
+    from peerhub.tandems.models import BINDING_STATES, Tandem, TandemMember
+
+    intro = select(IntroRequest.low_id, IntroRequest.high_id).where(
+        IntroRequest.state.in_(OPEN_STATES)
+    )
+    if ids is not None:
+        intro = intro.where(IntroRequest.low_id.in_(ids), IntroRequest.high_id.in_(ids))
+    first, second = TandemMember.__table__.alias(), TandemMember.__table__.alias()
+    tandem = (
+        select(first.c.user_id, second.c.user_id)
+        .join(second, second.c.tandem_id == first.c.tandem_id)
+        .join(Tandem, Tandem.id == first.c.tandem_id)
+        .where(first.c.user_id < second.c.user_id, Tandem.state.in_(BINDING_STATES))
+    )
+    if ids is not None:
+        tandem = tandem.where(first.c.user_id.in_(ids), second.c.user_id.in_(ids))
+    return _pairs(db.session.execute(intro)) | _pairs(db.session.execute(tandem))
+
+
+def working_with(user_id: int) -> set[int]:
+    """Members `user_id` has an open intro request or a forming or active tandem with."""
+    from peerhub.intros.models import OPEN_STATES, IntroRequest
+    from peerhub.tandems.models import BINDING_STATES, Tandem, TandemMember
+
+    mine = select(TandemMember.tandem_id).where(TandemMember.user_id == user_id)
+    return set(
+        db.session.scalars(
+            union(
+                select(IntroRequest.recipient_id).where(
+                    IntroRequest.requester_id == user_id, IntroRequest.state.in_(OPEN_STATES)
+                ),
+                select(IntroRequest.requester_id).where(
+                    IntroRequest.recipient_id == user_id, IntroRequest.state.in_(OPEN_STATES)
+                ),
+                select(TandemMember.user_id)
+                .join(Tandem, Tandem.id == TandemMember.tandem_id)
+                .where(
+                    TandemMember.tandem_id.in_(mine),
+                    Tandem.state.in_(BINDING_STATES),
+                    TandemMember.user_id != user_id,
+                ),
+            )
+        )
+    )
+
+
 def excluded_for(user_id: int) -> set[int]:
     """Members never suggested to `user_id`: blocked either way, paused, already matched."""
     now = utcnow()
@@ -206,6 +258,7 @@ def excluded_for(user_id: int) -> set[int]:
             )
         )
     )
+    out.update(working_with(user_id))
     out.add(user_id)
     return out
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from itertools import combinations
 
 from flask_babel import gettext as _
@@ -123,15 +123,16 @@ def _other_member(viewer_id: int, user_id: int) -> User:
     return user
 
 
-def pause_pair(a: int, b: int, reason: str, by_id: int) -> None:
+def pause_pair(a: int, b: int, reason: str, by_id: int, now: datetime | None = None) -> None:
     """Keep two members apart for 90 days, in the caller's transaction (longest pause wins)."""
     low, high = pair_key(a, b)
-    until = utcnow() + found.PAUSE
+    now = now or utcnow()
+    until = now + found.PAUSE
     pause = db.session.get(PairPause, (low, high))
     if pause is None:
         db.session.add(PairPause(low_id=low, high_id=high, reason=reason, by_id=by_id, until=until))
     elif pause.until < until:
-        pause.reason, pause.by_id, pause.until, pause.created_at = reason, by_id, until, utcnow()
+        pause.reason, pause.by_id, pause.until, pause.created_at = reason, by_id, until, now
 
 
 def dismiss(viewer: User, user_id: int) -> None:

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from peerhub.errors import DomainError, NotFound
+from peerhub.intros import service as intros
 from peerhub.matching import service
 from peerhub.matching.candidates import load_candidates
 from peerhub.web.htmx import redirect_after_post, render, wants_fragment
@@ -74,10 +75,13 @@ def undo_dismiss(user_id: int):
 
 def _round_context() -> dict:
     round_ = service.open_round()
+    proposals = service.proposals_for(_me(), current_user.timezone)
+    partner_ids = [p.id for view in proposals for p in view.partners]
     return {
         "open_round": round_,
         "entry": service.entry_for(round_, current_user.id),
-        "proposals": service.proposals_for(_me(), current_user.timezone),
+        "proposals": proposals,
+        "intro_with": intros.open_requests_with(current_user.id, partner_ids),
     }
 
 

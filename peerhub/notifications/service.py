@@ -33,7 +33,25 @@ MAIL_SUBJECTS = {
     "email_changed": _l("Your PeerHub e-mail address was changed"),
     "round_proposal": _l("The matching round has a proposal for you"),
     "proposal_accepted": _l("You both said yes: time for an intro call"),
+    "intro_request": _l("%(name)s would like an intro call with you"),
+    "intro_times": _l("%(name)s proposed other times for your intro call"),
+    "intro_moved": _l("%(name)s would like to move your intro call"),
+    "intro_scheduled": _l("Your intro call with %(name)s is scheduled"),
+    "intro_declined": _l("About your intro request to %(name)s"),
+    "intro_withdrawn": _l("%(name)s withdrew the intro request"),
+    "intro_cancelled": _l("Your intro call with %(name)s is cancelled"),
+    "intro_message": _l("%(name)s wrote to you"),
+    "intro_reminder": _l("%(name)s is waiting for your answer"),
+    "intro_decide": _l("How was your intro call with %(name)s?"),
+    "intro_decided": _l("%(name)s has decided about your intro call"),
+    "intro_continued": _l("You and %(name)s are a tandem now"),
+    "intro_not_a_fit": _l("About your intro call with %(name)s"),
+    "intro_expired": _l("Your intro request with %(name)s was closed"),
+    "intro_lapsed": _l("Your intro call with %(name)s was closed"),
 }
+
+# Mails that share one template file (their text is chosen by the caller).
+MAIL_FILES = {kind: "intro" for kind in MAIL_SUBJECTS if kind.startswith("intro_")}
 
 NOTIFICATION_TEXTS = {
     "welcome": _l("Welcome to PeerHub, %(name)s! Your e-mail address is confirmed."),
@@ -51,6 +69,30 @@ NOTIFICATION_TEXTS = {
         "The proposal with %(names)s will not go ahead this time. That is part of finding the "
         "right fit; there will be other suggestions."
     ),
+    "intro_request": _l("%(name)s would like an intro call with you. Please answer within 7 days."),
+    "intro_times": _l("%(name)s proposed other times for your intro call. Pick one."),
+    "intro_moved": _l("%(name)s would like to move your intro call and proposed new times."),
+    "intro_scheduled": _l("Your intro call with %(name)s is scheduled."),
+    "intro_declined": _l(
+        "%(name)s cannot take up your intro request right now. That is part of finding the "
+        "right fit."
+    ),
+    "intro_withdrawn": _l("%(name)s withdrew the request for an intro call."),
+    "intro_cancelled": _l("%(name)s cancelled your intro call."),
+    "intro_message": _l("%(name)s wrote to you about your intro call."),
+    "intro_reminder": _l("%(name)s is waiting for your answer about an intro call."),
+    "intro_decide": _l("How was your intro call with %(name)s? Tell us how you want to go on."),
+    "intro_decided": _l("%(name)s has decided after your intro call. What about you?"),
+    "intro_continued": _l(
+        "You and %(name)s want to continue: you are a tandem now. Next, write your agreement."
+    ),
+    "intro_not_a_fit": _l(
+        "%(name)s felt your intro call was not the right fit. Thank you both for your time."
+    ),
+    "intro_expired": _l("The intro request between you and %(name)s closed without an answer."),
+    "intro_lapsed": _l(
+        "The intro call with %(name)s was closed: two weeks passed without both decisions."
+    ),
 }
 
 MAX_BACKOFF = timedelta(hours=1)
@@ -63,25 +105,36 @@ def _refuse_line_breaks(*values: str) -> None:
             raise ValueError("mail header values must not contain line breaks")
 
 
-def queue_mail(recipient: str, template: str, language: str, **context: Any) -> OutboxMail:
+def queue_mail(
+    recipient: str,
+    template: str,
+    language: str,
+    subject_params: dict[str, Any] | None = None,
+    attachment: tuple[str, str, str] | None = None,
+    **context: Any,
+) -> OutboxMail:
     """Render `template` in `language` and add it to the outbox in the caller's transaction.
 
-    Raises ValueError for an unknown template or a header with a line break.
+    `attachment` is (file name, content type, text), e.g. a calendar file. Raises
+    ValueError for an unknown template or a header with a line break.
     """
     if template not in MAIL_SUBJECTS:
         raise ValueError(f"unknown mail template {template!r}")
+    source = MAIL_FILES.get(template, template)
     with force_locale(language):
-        subject = str(MAIL_SUBJECTS[template])
+        subject = str(MAIL_SUBJECTS[template]) % (subject_params or {})
         text = render_template(
-            f"mail/{template}.txt", subject=subject, language=language, **context
+            f"mail/{source}.txt", subject=subject, language=language, kind=template, **context
         )
         html = render_template(
-            f"mail/{template}.html", subject=subject, language=language, **context
+            f"mail/{source}.html", subject=subject, language=language, kind=template, **context
         )
-    _refuse_line_breaks(recipient, subject)
+    _refuse_line_breaks(recipient, subject, *(attachment[:2] if attachment else ()))
     mail = OutboxMail(
         recipient=recipient, subject=subject, text_body=text, html_body=html, template=template
     )
+    if attachment:
+        mail.attachment_name, mail.attachment_type, mail.attachment_body = attachment
     db.session.add(mail)
     return mail
 
@@ -219,6 +272,15 @@ def build_message(mail: OutboxMail, sender: str) -> EmailMessage:
     message["Message-ID"] = make_msgid(idstring=f"outbox{mail.id}", domain="peerhub")
     message.set_content(mail.text_body)
     message.add_alternative(mail.html_body, subtype="html")
+    if mail.attachment_name and mail.attachment_body is not None:
+        main, _slash, sub = (mail.attachment_type or "application/octet-stream").partition("/")
+        sub, _semicolon, _params = sub.partition(";")
+        message.add_attachment(
+            mail.attachment_body.encode("utf-8"),
+            maintype=main,
+            subtype=sub.strip(),
+            filename=mail.attachment_name,
+        )
     return message
 
 

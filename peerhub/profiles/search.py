@@ -121,10 +121,23 @@ class DirectoryPage:
         return self.page + 1 if self.has_next else None
 
 
+def bound_count(user_id: ColumnElement[int]) -> ColumnElement[int]:
+    """How many forming or active tandems the member `user_id` is in (a scalar subquery)."""
+    from peerhub.tandems.models import BINDING_STATES, Tandem, TandemMember
+
+    return (
+        select(func.count())
+        .select_from(TandemMember)
+        .join(Tandem, Tandem.id == TandemMember.tandem_id)
+        .where(TandemMember.user_id == user_id, Tandem.state.in_(BINDING_STATES))
+        .scalar_subquery()
+    )
+
+
 def has_room_condition() -> ColumnElement[bool]:
-    """Whether a member can take on another partner (the one place this is decided)."""
-    # Tandems do not exist yet: once they do, compare capacity with the active ones here.
-    return and_(Profile.status == "open", Profile.capacity >= 1)
+    """Whether a member can take on another partner (the one place this is decided):
+    open, and in fewer forming or active tandems than their capacity."""
+    return and_(Profile.status == "open", Profile.capacity > bound_count(Profile.user_id))
 
 
 def fts5_match(terms: list[list[str]]) -> str:

@@ -521,9 +521,12 @@ def block(viewer: User, user_id: int) -> None:
     if db.session.get(Block, (viewer.id, user_id)) is not None:
         return
     _visible_member(viewer.id, user_id)
+    from peerhub.intros.service import close_for_block
+
     try:
         with transaction():
             db.session.add(Block(blocker_id=viewer.id, blocked_id=user_id))
+            close_for_block(viewer.id, user_id)
     except IntegrityError:
         pass  # a second click won the race: the block exists
 

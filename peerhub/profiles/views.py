@@ -325,8 +325,13 @@ def member(user_id: int):
         user, profile = service.member_for(current_user.id, user_id)
     except NotFound:
         abort(404)
+    from peerhub.intros.service import open_requests_with
+
     return render(
-        "profiles/member.html", None, **_profile_context(user, profile, current_user.timezone)
+        "profiles/member.html",
+        None,
+        intro_with=open_requests_with(current_user.id, [user.id]).get(user.id),
+        **_profile_context(user, profile, current_user.timezone),
     )
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
+from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import format_skeleton
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_time, get_timezone
+from flask_babel import format_date, format_datetime, format_time, get_locale, get_timezone
 
 
 @lru_cache(maxsize=1)
@@ -45,7 +47,19 @@ def clock(value: datetime) -> str:
     return format_time(value, "HH:mm")
 
 
+def zoned(value: datetime | None, zone: str, pattern: str | None = None) -> str:
+    """`value` as wall time in `zone` (another member's, say), in the viewer's language:
+    weekday, day and month as the language writes them, then the 24-hour clock."""
+    if value is None:
+        return ""
+    if pattern:
+        return babel_format_datetime(value, pattern, tzinfo=ZoneInfo(zone), locale=get_locale())
+    local = value.astimezone(ZoneInfo(zone))
+    return f"{format_skeleton('MMMEd', local, locale=get_locale())}, {local:%H:%M}"
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["zoned"] = zoned
     app.jinja_env.filters["datetime"] = local_datetime
     app.jinja_env.filters["date"] = local_date
     app.jinja_env.filters["weekday_name"] = weekday_name

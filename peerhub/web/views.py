@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from peerhub.accounts.service import set_language as save_language
 from peerhub.extensions import db
+from peerhub.intros import service as intros
 from peerhub.profiles import service as profiles
 from peerhub.web.errors import error_response
 from peerhub.web.htmx import redirect_after_post, render
@@ -20,10 +21,11 @@ bp = Blueprint("web", __name__)
 @bp.get("/")
 def home():
     """The front page: what PeerHub is, or the member's starting points."""
-    completeness = None
+    completeness = overview = None
     if current_user.is_authenticated:
         completeness = profiles.completeness(profiles.profile_view(current_user.id))
-    return render("web/home.html", None, completeness=completeness)
+        overview = intros.overview(current_user._get_current_object(), past=0)
+    return render("web/home.html", None, completeness=completeness, overview=overview)
 
 
 @bp.get("/privacy")

@@ -1,0 +1,20 @@
+"""`flask --app app tick`: the timed work of the site, meant for cron every few minutes."""
+
+from __future__ import annotations
+
+import click
+from flask import Blueprint
+
+from peerhub.intros import service as intros
+
+bp = Blueprint("tick_cli", __name__, cli_group=None)
+
+
+@bp.cli.command("tick")
+def tick() -> None:
+    """Expire unanswered intro requests, send reminders and after-call prompts (idempotent)."""
+    report = intros.tick()
+    click.echo(
+        f"intro requests: {report.expired} expired, {report.reminded} reminded, "
+        f"{report.prompted} asked to decide, {report.lapsed} closed undecided"
+    )

@@ -1,0 +1,1 @@
+"""Tandems and groups: who works together, and in which state."""
