@@ -42,10 +42,10 @@ translations: $(VENV)/.installed
 	$(BIN)/pybabel -q compile -d peerhub/translations
 
 i18n-extract: $(VENV)/.installed
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o peerhub/translations/messages.pot --no-location --sort-output --project PeerHub .
+	$(BIN)/pybabel -q extract -F babel.cfg -w 100 -k _l -k lazy_gettext -o peerhub/translations/messages.pot --no-location --sort-output --project PeerHub .
 
 i18n-update: i18n-extract
-	$(BIN)/pybabel -q update -i peerhub/translations/messages.pot -d peerhub/translations --no-fuzzy-matching
+	$(BIN)/pybabel -q update -w 100 -i peerhub/translations/messages.pot -d peerhub/translations --no-fuzzy-matching
 
 migrate: setup
 	$(FLASK) db upgrade

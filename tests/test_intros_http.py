@@ -334,9 +334,9 @@ def test_the_home_page_shows_what_to_do_next(client, auth, app, pair):
     auth.logout()
     auth.login(bob)
     home = client.get("/").get_data(as_text=True)
-    assert "Answer Alice\u2019s request for an intro call" in home and "your answer is due" in home
+    assert "Answer the intro request from Alice" in home and "your answer is due" in home
     listing = client.get("/intros").get_data(as_text=True)
-    assert "Answer Alice\u2019s request" in listing and "Earlier requests" in listing
+    assert "Answer the intro request from Alice" in listing and "Earlier requests" in listing
 
 
 def test_buttons_lead_to_the_request(client, auth, app, alice, bob):

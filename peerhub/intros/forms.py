@@ -18,7 +18,7 @@ class TimesMixin:
 
     times = CheckboxesField(_l("Times when you are both free"), choices=[], validate_choice=False)
     other_day = DateField(_l("Another day"), validators=[Optional()])
-    other_time = TimeField(_l("at"), validators=[Optional()])
+    other_time = TimeField(_l("Time"), validators=[Optional()])
 
 
 class RequestForm(TimesMixin, FlaskForm):
@@ -67,7 +67,7 @@ class DeclineForm(FlaskForm):
             [
                 ("no_capacity", _l("No capacity right now")),
                 ("goals_differ", _l("Our goals differ")),
-                ("other", _l("Other")),
+                ("other", _l("Another reason")),
             ]
         ),
         validators=[Optional()],

@@ -42,6 +42,8 @@ MESSAGE_MAX = 1000
 PLACE_MAX = 300
 FEEDBACK_MAX = 1000
 EXPIRY = timedelta(days=7)  # a pending request closes this long after its turn began
+REMINDER_AFTER = timedelta(days=3)  # the member whose turn it is is reminded once
+DECIDE_WITHIN = timedelta(days=14)  # after the call; then the request closes undecided
 
 _OPEN = "state IN ('pending', 'scheduled')"
 

@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -26,7 +24,10 @@ from peerhub.accounts.models import User
 from peerhub.calendar.ics import ICS_CONTENT_TYPE, SingleEvent, calendar_bytes
 from peerhub.errors import Conflict, Invalid, NotAllowed, NotFound
 from peerhub.extensions import db, transaction, utcnow
+from peerhub.intros import mails
+from peerhub.intros.mails import decline_text, when_for  # noqa: F401 - part of this API
 from peerhub.intros.models import (
+    DECIDE_WITHIN,
     DECLINE_REASONS,
     EXPIRY,
     FEEDBACK_MAX,
@@ -37,11 +38,13 @@ from peerhub.intros.models import (
     OPEN_STATES,
     OUTCOMES,
     PLACE_MAX,
+    REMINDER_AFTER,
     SOURCES,
     IntroMessage,
     IntroRequest,
     IntroSlot,
 )
+from peerhub.matching.candidates import PAUSE
 from peerhub.matching.models import pair_key
 from peerhub.matching.service import pause_pair
 from peerhub.notifications.service import notify, queue_mail
@@ -56,9 +59,6 @@ HORIZON = timedelta(days=14)  # proposed times lie within the next 14 days
 LEAD = timedelta(hours=2)  # and not sooner than this, so the other can still read it
 STEP = timedelta(minutes=30)  # offered times start on the hour or half hour
 OFFERED_PER_DAY = 4
-REMINDER_AFTER = timedelta(days=3)
-DECIDE_WITHIN = timedelta(days=14)  # after the call; then the request closes undecided
-NOT_A_FIT_PAUSE = timedelta(days=90)
 
 
 # --- reading ----------------------------------------------------------------------
@@ -300,12 +300,12 @@ def _clean_text(value: str | None, limit: int, field_name: str, required: str | 
     if required and not value:
         raise Invalid(required, field_name)
     if len(value) > limit:
-        raise Invalid(_("Please keep it under %(num)d characters.", num=limit), field_name)
+        raise Invalid(_("Please use at most %(num)d characters.", num=limit), field_name)
     return value
 
 
 def check_times(starts: list[datetime], length: int, now: datetime | None = None) -> list[datetime]:
-    """1–3 distinct future times within 14 days, on five-minute steps. Raises Invalid."""
+    """1–3 distinct future times within 14 days, in five-minute steps. Raises Invalid."""
     now = now or utcnow()
     starts = sorted(set(starts))
     if not TIMES_MIN <= len(starts) <= TIMES_MAX:
@@ -324,7 +324,7 @@ def check_times(starts: list[datetime], length: int, now: datetime | None = None
         if start > now + HORIZON:
             raise Invalid(_("Please propose times within the next 14 days."), "times")
         if start.minute % 5 or start.second or start.microsecond:
-            raise Invalid(_("Please propose times on five-minute steps."), "times")
+            raise Invalid(_("Please propose times in five-minute steps."), "times")
     if any(b - a < timedelta(minutes=length) for a, b in pairwise(starts)):
         raise Invalid(_("Two of the proposed times overlap; choose times further apart."), "times")
     return starts
@@ -339,13 +339,12 @@ def _check_place(mode: str, place: str, requester: Profile, recipient: Profile, 
             parts = urlsplit(place)
             if parts.scheme not in ("http", "https") or not parts.netloc or " " in place:
                 raise Invalid(
-                    _("The video link must be a web address starting with https://."), "place"
+                    _("The video link must be a web address starting with https:// or http://."),
+                    "place",
                 )
         return place
     if requester.meeting_mode == "video" or recipient.meeting_mode == "video":
-        raise Invalid(
-            _("%(name)s or you meet by video only; please choose a video call.", name=name), "mode"
-        )
+        raise Invalid(_("One of you meets by video only, so please choose a video call."), "mode")
     if not place:
         raise Invalid(
             _("Name a public place to meet, such as a café or a coworking space."), "place"
@@ -371,10 +370,20 @@ def _recently_closed(a: int, b: int, now: datetime) -> IntroRequest | None:
             IntroRequest.low_id == low,
             IntroRequest.high_id == high,
             IntroRequest.state.in_(("declined", "not_a_fit")),
-            IntroRequest.closed_at > now - NOT_A_FIT_PAUSE,
+            IntroRequest.closed_at > now - PAUSE,
         )
         .order_by(IntroRequest.closed_at.desc())
         .limit(1)
+    )
+
+
+def _too_many_open() -> Invalid:
+    return Invalid(
+        _(
+            "You have %(num)d open requests, the most you can have at once. Wait for an "
+            "answer or withdraw one first.",
+            num=OPEN_OUTGOING_MAX,
+        )
     )
 
 
@@ -423,20 +432,15 @@ def check_can_request(requester: User, recipient_id: int, now: datetime | None =
             )
         )
     if open_outgoing(requester.id) >= OPEN_OUTGOING_MAX:
-        raise Invalid(
-            _(
-                "You have %(num)d open requests, the most at one time. Wait for an answer "
-                "or withdraw one first.",
-                num=OPEN_OUTGOING_MAX,
-            )
-        )
+        raise _too_many_open()
     closed = _recently_closed(requester.id, recipient_id, now)
     if closed is not None:
         raise Invalid(
             _(
-                "You and %(name)s decided against an intro call recently. Give it some "
-                "time: you can ask again after 90 days.",
+                "An earlier intro request between you and %(name)s ended recently without "
+                "going on. Give it time: you can ask again after %(num)d days.",
                 name=name,
+                num=PAUSE.days,
             )
         )
     return recipient
@@ -503,13 +507,7 @@ def send_request(
             )
             free = [n for n in range(1, OPEN_OUTGOING_MAX + 1) if n not in taken]
             if not free:
-                raise Invalid(
-                    _(
-                        "You have %(num)d open requests, the most at one time. Wait for an "
-                        "answer or withdraw one first.",
-                        num=OPEN_OUTGOING_MAX,
-                    )
-                )
+                raise _too_many_open()
             intro = IntroRequest(
                 requester_id=requester.id,
                 recipient_id=recipient_id,
@@ -573,7 +571,7 @@ def _closed_message(intro: IntroRequest) -> str:
     return {
         "declined": _("This request was answered with a no; there is nothing left to do."),
         "withdrawn": _("This request was withdrawn."),
-        "expired": _("This request was closed after some days without an answer."),
+        "expired": _("This request was closed: it waited too long for an answer or a decision."),
         "cancelled": _("This intro call was cancelled."),
         "continued": _("You both decided to continue: you are a tandem now."),
         "not_a_fit": _("This intro call is closed: it was not the right fit."),
@@ -811,7 +809,7 @@ def record_outcome(
     """
     now = now or utcnow()
     if outcome not in OUTCOMES:
-        raise Invalid(_("Choose “let's continue” or “not a fit”."), "outcome")
+        raise Invalid(_("Choose “Let's continue” or “Not a fit”."), "outcome")
     feedback = _clean_text(feedback, FEEDBACK_MAX, "feedback", None)
     with transaction():
         intro = request_for(user, request_id, lock=True)
@@ -1073,23 +1071,6 @@ def _name(user_id: int | None) -> str:
     return user.display_name if user else ""
 
 
-def when_for(instant: datetime | None, zone: str, language: str) -> str:
-    """An instant as the member reads it: their zone and language, with the zone named."""
-    if instant is None:
-        return ""
-    local = instant.astimezone(ZoneInfo(zone))
-    return f"{format_date(local, 'full', locale=language)}, {local:%H:%M} ({zone})"
-
-
-def decline_text(reason: str | None, name: str):
-    """The kind words the requester reads when the other said no (lazy, for any language)."""
-    if reason == "no_capacity":
-        return _l("%(name)s has no room for a new partnership right now.", name=name)
-    if reason == "goals_differ":
-        return _l("%(name)s feels that your goals point in different directions.", name=name)
-    return _l("%(name)s cannot take this up at the moment.", name=name)
-
-
 def ics_for(intro: IntroRequest, viewer: User) -> bytes:
     """The call as an iCalendar file in the viewer's zone and language (same UID always;
     the SEQUENCE rises with every change of time or status)."""
@@ -1163,178 +1144,6 @@ def _tell(
         attachment=attachment,
         name=member.display_name,
         link=url,
-        link_label=LINK_LABELS.get(kind, _l("Open the request")),
-        **mail_text(kind, intro, member, partner),
+        link_label=mails.LINK_LABELS.get(kind, _l("Open the request")),
+        **mails.mail_text(kind, intro, member, partner),
     )
-
-
-LINK_LABELS = {
-    "intro_request": _l("Answer the request"),
-    "intro_times": _l("Pick a time"),
-    "intro_moved": _l("Pick a new time"),
-    "intro_reminder": _l("Answer the request"),
-    "intro_decide": _l("Tell us how you want to go on"),
-    "intro_decided": _l("Tell us how you want to go on"),
-    "intro_continued": _l("Open your tandem"),
-    "intro_declined": _l("See your suggestions"),
-}
-
-
-def _place_line(intro: IntroRequest):
-    if intro.mode == "in_person":
-        return _l("Meeting place: %(place)s", place=intro.place)
-    if intro.place:
-        return _l("Video link: %(place)s", place=intro.place)
-    return _l("By video: agree on the link in your messages on PeerHub.")
-
-
-def mail_text(kind: str, intro: IntroRequest, member: User, partner: User) -> dict:
-    """The paragraphs, list and quote of an intro mail, as lazy strings that the mail
-    template renders in the member's language (`queue_mail` sets it)."""
-    name = partner.display_name
-    when = when_for(intro.scheduled_start, member.timezone, member.language)
-    times = [when_for(s.start, member.timezone, member.language) for s in intro.open_slots]
-    paragraphs: list = []
-    items: list[str] = []
-    quote, quote_label = "", None
-    if kind == "intro_request":
-        paragraphs.append(
-            _l(
-                "%(name)s would like to get to know you in a short, non-binding intro call "
-                "of %(num)d minutes.",
-                name=name,
-                num=intro.length_minutes,
-            )
-        )
-        quote, quote_label = intro.message, _l("%(name)s writes:", name=name)
-        items = times
-        paragraphs.append(_place_line(intro))
-        paragraphs.append(
-            _l(
-                "Pick a time that suits you, propose others, or say no kindly. Without an "
-                "answer the request closes after 7 days."
-            )
-        )
-    elif kind in ("intro_times", "intro_moved"):
-        paragraphs.append(
-            _l("%(name)s proposed other times for your intro call:", name=name)
-            if kind == "intro_times"
-            else _l(
-                "%(name)s would like to move your intro call; the earlier time no longer "
-                "holds. The new times:",
-                name=name,
-            )
-        )
-        items = times
-        paragraphs.append(_l("Pick one of them, or propose others."))
-    elif kind == "intro_scheduled":
-        paragraphs.append(_l("Your intro call with %(name)s is on %(when)s.", name=name, when=when))
-        if partner.timezone != member.timezone:
-            paragraphs.append(
-                _l(
-                    "For %(name)s that is %(when)s.",
-                    name=name,
-                    when=when_for(intro.scheduled_start, partner.timezone, member.language),
-                )
-            )
-        paragraphs.append(_place_line(intro))
-        paragraphs.append(_l("The calendar file attached puts the call in your calendar."))
-    elif kind == "intro_declined":
-        paragraphs.append(decline_text(intro.decline_reason, name))
-        paragraphs.append(
-            _l(
-                "That is part of finding the right fit and says nothing about you. Your "
-                "suggestions show other members who complement you."
-            )
-        )
-    elif kind == "intro_withdrawn":
-        paragraphs.append(
-            _l(
-                "%(name)s withdrew the request for an intro call. There is nothing left for "
-                "you to do.",
-                name=name,
-            )
-        )
-    elif kind == "intro_cancelled":
-        paragraphs.append(
-            _l(
-                "%(name)s cancelled your intro call on %(when)s.",
-                name=name,
-                when=when_for(intro.scheduled_start, member.timezone, member.language),
-            )
-        )
-        paragraphs.append(_l("The calendar file attached takes the call out of your calendar."))
-        paragraphs.append(_l("If you still want to talk, you can ask again on PeerHub."))
-    elif kind == "intro_message":
-        paragraphs.append(
-            _l(
-                "%(name)s wrote to you about your intro call. Read and answer on PeerHub.",
-                name=name,
-            )
-        )
-    elif kind == "intro_reminder":
-        paragraphs.append(
-            _l(
-                "%(name)s is waiting for your answer about an intro call. A short no is kinder "
-                "than none; without an answer the request closes in 4 days.",
-                name=name,
-            )
-        )
-    elif kind in ("intro_decide", "intro_decided"):
-        paragraphs.append(
-            _l("How was your intro call with %(name)s?", name=name)
-            if kind == "intro_decide"
-            else _l("%(name)s has decided after your intro call.", name=name)
-        )
-        paragraphs.append(
-            _l(
-                "Tell us whether you would like to continue, or whether it is not a fit. "
-                "Both answers are fine; when both want to continue, you become a tandem."
-            )
-        )
-    elif kind == "intro_continued":
-        paragraphs.append(
-            _l(
-                "You and %(name)s both want to continue: you are a tandem now. Congratulations!",
-                name=name,
-            )
-        )
-        paragraphs.append(
-            _l(
-                "Next, write your agreement together: goals, rhythm, confidentiality and how "
-                "you handle cancellations."
-            )
-        )
-        quote = intro.feedback_for(member.id) or ""
-        quote_label = _l("%(name)s left you a note:", name=name)
-    elif kind == "intro_not_a_fit":
-        paragraphs.append(
-            _l(
-                "%(name)s felt that your intro call was not the right fit for a tandem. Thank "
-                "you both for taking the time: finding the right partner often takes a few "
-                "conversations.",
-                name=name,
-            )
-        )
-        quote = intro.feedback_for(member.id) or ""
-        quote_label = _l("%(name)s left you a note:", name=name)
-        paragraphs.append(_l("You will not be suggested to each other for 90 days."))
-    elif kind == "intro_expired":
-        paragraphs.append(
-            _l(
-                "The intro request between you and %(name)s was closed after 7 days without "
-                "an answer. That happens; you can ask someone else, or try again later.",
-                name=name,
-            )
-        )
-    elif kind == "intro_lapsed":
-        paragraphs.append(
-            _l(
-                "Two weeks after your intro call with %(name)s, not both of you had decided, so "
-                "the request is closed. If you still want to work together, ask again.",
-                name=name,
-            )
-        )
-    else:
-        raise ValueError(f"unknown intro mail {kind!r}")
-    return {"paragraphs": paragraphs, "items": items, "quote": quote, "quote_label": quote_label}

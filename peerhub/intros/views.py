@@ -24,7 +24,7 @@ from peerhub.intros.forms import (
     RequestForm,
     TimesForm,
 )
-from peerhub.intros.models import IntroRequest
+from peerhub.intros.models import EXPIRY, OPEN_OUTGOING_MAX, IntroRequest
 from peerhub.profiles.availability import local_instant
 from peerhub.profiles.models import Profile
 from peerhub.web.forms import attach_error
@@ -96,6 +96,8 @@ def _new_context(other: User, form: RequestForm, problem: str | None = None) -> 
         "problem": problem,
         "existing": service.open_between(me.id, other.id),
         "open_outgoing": service.open_outgoing(me.id),
+        "open_max": OPEN_OUTGOING_MAX,
+        "expiry_days": EXPIRY.days,
         "their_profile": db.session.get(Profile, other.id),
     }
 

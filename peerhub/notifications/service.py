@@ -46,7 +46,7 @@ MAIL_SUBJECTS = {
     "intro_decided": _l("%(name)s has decided about your intro call"),
     "intro_continued": _l("You and %(name)s are a tandem now"),
     "intro_not_a_fit": _l("About your intro call with %(name)s"),
-    "intro_expired": _l("Your intro request with %(name)s was closed"),
+    "intro_expired": _l("The intro request between you and %(name)s was closed"),
     "intro_lapsed": _l("Your intro call with %(name)s was closed"),
 }
 
@@ -69,7 +69,7 @@ NOTIFICATION_TEXTS = {
         "The proposal with %(names)s will not go ahead this time. That is part of finding the "
         "right fit; there will be other suggestions."
     ),
-    "intro_request": _l("%(name)s would like an intro call with you. Please answer within 7 days."),
+    "intro_request": _l("%(name)s would like an intro call with you. Please answer within a week."),
     "intro_times": _l("%(name)s proposed other times for your intro call. Pick one."),
     "intro_moved": _l("%(name)s would like to move your intro call and proposed new times."),
     "intro_scheduled": _l("Your intro call with %(name)s is scheduled."),
@@ -77,7 +77,7 @@ NOTIFICATION_TEXTS = {
         "%(name)s cannot take up your intro request right now. That is part of finding the "
         "right fit."
     ),
-    "intro_withdrawn": _l("%(name)s withdrew the request for an intro call."),
+    "intro_withdrawn": _l("%(name)s withdrew the intro request."),
     "intro_cancelled": _l("%(name)s cancelled your intro call."),
     "intro_message": _l("%(name)s wrote to you about your intro call."),
     "intro_reminder": _l("%(name)s is waiting for your answer about an intro call."),
@@ -89,9 +89,11 @@ NOTIFICATION_TEXTS = {
     "intro_not_a_fit": _l(
         "%(name)s felt your intro call was not the right fit. Thank you both for your time."
     ),
-    "intro_expired": _l("The intro request between you and %(name)s closed without an answer."),
+    "intro_expired": _l(
+        "The intro request between you and %(name)s closed without an answer in time."
+    ),
     "intro_lapsed": _l(
-        "The intro call with %(name)s was closed: two weeks passed without both decisions."
+        "The intro call with %(name)s was closed: after two weeks, one of you had not decided."
     ),
 }
 
