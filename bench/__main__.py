@@ -19,7 +19,7 @@ from collections.abc import Callable
 from flask import Flask
 from sqlalchemy import insert, text
 
-from bench import directory, matching
+from bench import directory, intros, matching
 from peerhub import create_app
 from peerhub.accounts.passwords import hash_password
 from peerhub.extensions import db, utcnow
@@ -136,6 +136,7 @@ def run(url: str, database: str) -> None:
     report("login with argon2id", database, timed(login_once, rounds=max(10, ROUNDS // 10)))
     directory.run(app, database, viewer, member, report)
     matching.suggestions(app, database, member, report)
+    intros.run(app, database, viewer, member, report)
     matching.round_of(app, database)
     with app.app_context():
         db.engine.dispose()
