@@ -2,7 +2,7 @@
 
 Revision ID: 19f63d51cb9c
 Revises: db3314577ed6
-Create Date: 2026-12-02 01:03:55.369526
+Create Date: 2026-12-02 01:22:22.805881
 
 """
 from alembic import op
@@ -68,10 +68,13 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_intro_request'))
     )
     with op.batch_alter_table('intro_request', schema=None) as batch_op:
-        batch_op.create_index('ix_intro_request_due', ['state', 'awaiting_since'], unique=False)
         batch_op.create_index('ix_intro_request_pair', ['low_id', 'high_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_intro_request_pending_since', ['awaiting_since'], unique=False, sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'"))
         batch_op.create_index('ix_intro_request_recipient', ['recipient_id', 'state'], unique=False)
         batch_op.create_index('ix_intro_request_requester', ['requester_id', 'state'], unique=False)
+        batch_op.create_index('ix_intro_request_scheduled_end', ['scheduled_end'], unique=False, sqlite_where=sa.text("state = 'scheduled'"), postgresql_where=sa.text("state = 'scheduled'"))
+        batch_op.create_index('ix_intro_request_unprompted', ['scheduled_end'], unique=False, sqlite_where=sa.text("state = 'scheduled' AND outcome_prompted_at IS NULL"), postgresql_where=sa.text("state = 'scheduled' AND outcome_prompted_at IS NULL"))
+        batch_op.create_index('ix_intro_request_unreminded', ['awaiting_since'], unique=False, sqlite_where=sa.text("state = 'pending' AND reminded_at IS NULL"), postgresql_where=sa.text("state = 'pending' AND reminded_at IS NULL"))
         batch_op.create_index('uq_intro_request_open_pair', ['low_id', 'high_id'], unique=True, sqlite_where=sa.text("state IN ('pending', 'scheduled')"), postgresql_where=sa.text("state IN ('pending', 'scheduled')"))
         batch_op.create_index('uq_intro_request_open_sender_slot', ['requester_id', 'sender_slot'], unique=True, sqlite_where=sa.text("state IN ('pending', 'scheduled')"), postgresql_where=sa.text("state IN ('pending', 'scheduled')"))
 
@@ -151,10 +154,13 @@ def downgrade():
     with op.batch_alter_table('intro_request', schema=None) as batch_op:
         batch_op.drop_index('uq_intro_request_open_sender_slot', sqlite_where=sa.text("state IN ('pending', 'scheduled')"), postgresql_where=sa.text("state IN ('pending', 'scheduled')"))
         batch_op.drop_index('uq_intro_request_open_pair', sqlite_where=sa.text("state IN ('pending', 'scheduled')"), postgresql_where=sa.text("state IN ('pending', 'scheduled')"))
+        batch_op.drop_index('ix_intro_request_unreminded', sqlite_where=sa.text("state = 'pending' AND reminded_at IS NULL"), postgresql_where=sa.text("state = 'pending' AND reminded_at IS NULL"))
+        batch_op.drop_index('ix_intro_request_unprompted', sqlite_where=sa.text("state = 'scheduled' AND outcome_prompted_at IS NULL"), postgresql_where=sa.text("state = 'scheduled' AND outcome_prompted_at IS NULL"))
+        batch_op.drop_index('ix_intro_request_scheduled_end', sqlite_where=sa.text("state = 'scheduled'"), postgresql_where=sa.text("state = 'scheduled'"))
         batch_op.drop_index('ix_intro_request_requester')
         batch_op.drop_index('ix_intro_request_recipient')
+        batch_op.drop_index('ix_intro_request_pending_since', sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'"))
         batch_op.drop_index('ix_intro_request_pair')
-        batch_op.drop_index('ix_intro_request_due')
 
     op.drop_table('intro_request')
     # ### end Alembic commands ###

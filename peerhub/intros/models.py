@@ -112,7 +112,31 @@ class IntroRequest(db.Model):
         Index("ix_intro_request_pair", "low_id", "high_id", "created_at"),
         Index("ix_intro_request_requester", "requester_id", "state"),
         Index("ix_intro_request_recipient", "recipient_id", "state"),
-        Index("ix_intro_request_due", "state", "awaiting_since"),
+        # What `tick` looks for, each a partial index so that an idle tick reads nothing.
+        Index(
+            "ix_intro_request_pending_since",
+            "awaiting_since",
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+        Index(
+            "ix_intro_request_unreminded",
+            "awaiting_since",
+            sqlite_where=text("state = 'pending' AND reminded_at IS NULL"),
+            postgresql_where=text("state = 'pending' AND reminded_at IS NULL"),
+        ),
+        Index(
+            "ix_intro_request_scheduled_end",
+            "scheduled_end",
+            sqlite_where=text("state = 'scheduled'"),
+            postgresql_where=text("state = 'scheduled'"),
+        ),
+        Index(
+            "ix_intro_request_unprompted",
+            "scheduled_end",
+            sqlite_where=text("state = 'scheduled' AND outcome_prompted_at IS NULL"),
+            postgresql_where=text("state = 'scheduled' AND outcome_prompted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, flash, make_response, request, url_for
+from flask import Blueprint, abort, flash, make_response, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
@@ -170,7 +170,7 @@ class Forms:
     message: MessageForm = field(default_factory=lambda: MessageForm(formdata=None))
 
 
-def _intro(request_id: int, lock: bool = False) -> IntroRequest:
+def _intro(request_id: int) -> IntroRequest:
     try:
         return service.request_for(_me(), request_id)
     except NotFound:
@@ -337,7 +337,15 @@ def outcome(request_id: int):
         if choice == "continue"
         else _("Thank you for being honest. We let them know kindly.")
     )
-    return _act(request_id, action, forms, message)
+    response = _act(request_id, action, forms, message)
+    if response.status_code < 400:
+        # Both want to continue: take the member straight to the tandem and its agreement.
+        tandem = service.tandem_of(_intro(request_id))
+        if tandem is not None:
+            session.pop("_flashes", None)
+            flash(_("You both want to continue: you are a tandem now. Welcome!"), "success")
+            return redirect_after_post(url_for("tandems.show", tandem_id=tandem.id))
+    return response
 
 
 @bp.get("/intros/<int:request_id>/messages")

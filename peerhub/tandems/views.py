@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort
 from flask_login import current_user, login_required
 
+from peerhub.accounts.models import User
 from peerhub.errors import NotFound
 from peerhub.extensions import db
 from peerhub.intros.models import IntroRequest
@@ -37,4 +38,6 @@ def show(tandem_id: int):
         tandem=tandem,
         partners=service.partners(tandem, me.id),
         intro=intro,
+        note=intro.feedback_for(me.id) if intro else None,
+        note_author=db.session.get(User, intro.other_id(me.id)) if intro else None,
     )
