@@ -166,22 +166,30 @@ def pair_rules(user_ids: Iterable[int] | None = None, with_past: bool = False) -
     )
 
 
+def _sharing(link, group: str, state, states: tuple[str, ...], ids: list[int] | None):
+    """Pairs of members (among `ids`, or anyone) linked through `link` rows to the same
+    `group` whose `state` is one of `states`; a group of 3–4 gives every pair in it.
+    Returns the select and the two aliases of `link`, for further conditions."""
+    first, second = link.__table__.alias(), link.__table__.alias()
+    query = (
+        select(first.c.user_id, second.c.user_id)
+        .join(second, second.c[group] == first.c[group])
+        .join(state.class_, state.class_.id == first.c[group])
+        .where(first.c.user_id < second.c.user_id, state.in_(states))
+    )
+    if ids is not None:
+        query = query.where(first.c.user_id.in_(ids), second.c.user_id.in_(ids))
+    return query, first, second
+
+
 def _proposal_pairs(
     ids: list[int] | None, states: tuple[str, ...], without_declined: bool
 ) -> frozenset[tuple[int, int]]:
-    """Pairs of members (among `ids`, or anyone) who share a proposal in one of `states`;
-    a group gives every pair in it. `without_declined`: leave out who said no."""
-    first, second = ProposalMember.__table__.alias(), ProposalMember.__table__.alias()
-    query = (
-        select(first.c.user_id, second.c.user_id)
-        .join(second, second.c.proposal_id == first.c.proposal_id)
-        .join(Proposal, Proposal.id == first.c.proposal_id)
-        .where(first.c.user_id < second.c.user_id, Proposal.status.in_(states))
-    )
+    """Pairs of members (among `ids`, or anyone) who share a proposal in one of `states`.
+    `without_declined`: leave out who said no."""
+    query, first, second = _sharing(ProposalMember, "proposal_id", Proposal.status, states, ids)
     if without_declined:
         query = query.where(first.c.answer != "declined", second.c.answer != "declined")
-    if ids is not None:
-        query = query.where(first.c.user_id.in_(ids), second.c.user_id.in_(ids))
     return _pairs(db.session.execute(query))
 
 
@@ -195,15 +203,7 @@ def _working_pairs(ids: list[int] | None) -> frozenset[tuple[int, int]]:
     )
     if ids is not None:
         intro = intro.where(IntroRequest.low_id.in_(ids), IntroRequest.high_id.in_(ids))
-    first, second = TandemMember.__table__.alias(), TandemMember.__table__.alias()
-    tandem = (
-        select(first.c.user_id, second.c.user_id)
-        .join(second, second.c.tandem_id == first.c.tandem_id)
-        .join(Tandem, Tandem.id == first.c.tandem_id)
-        .where(first.c.user_id < second.c.user_id, Tandem.state.in_(BINDING_STATES))
-    )
-    if ids is not None:
-        tandem = tandem.where(first.c.user_id.in_(ids), second.c.user_id.in_(ids))
+    tandem, _first, _second = _sharing(TandemMember, "tandem_id", Tandem.state, BINDING_STATES, ids)
     return _pairs(db.session.execute(intro)) | _pairs(db.session.execute(tandem))
 
 
