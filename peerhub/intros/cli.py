@@ -6,15 +6,18 @@ import click
 from flask import Blueprint
 
 from peerhub.intros import service as intros
+from peerhub.tandems import service as tandems
 
 bp = Blueprint("tick_cli", __name__, cli_group=None)
 
 
 @bp.cli.command("tick")
 def tick() -> None:
-    """Expire unanswered intro requests, send reminders and after-call prompts (idempotent)."""
+    """Expire unanswered intro requests, send reminders and after-call prompts, and ask
+    tandems near the end of their term how to go on (idempotent)."""
     report = intros.tick()
     click.echo(
         f"intro requests: {report.expired} expired, {report.reminded} reminded, "
         f"{report.prompted} asked to decide, {report.lapsed} closed undecided"
     )
+    click.echo(f"tandems: {tandems.tick()} asked how to go on at the end of their term")

@@ -151,7 +151,9 @@ class Overview:
     to_decide: list[IntroRequest] = field(default_factory=list)  # held, member undecided
     waiting_decision: list[IntroRequest] = field(default_factory=list)  # held, other undecided
     past: list[IntroRequest] = field(default_factory=list)
-    forming: list = field(default_factory=list)  # tandems still to write their agreement
+    forming: list = field(default_factory=list)  # tandems whose agreement waits for the member
+    tandems: list = field(default_factory=list)  # forming and active
+    invitations: list = field(default_factory=list)  # into groups, waiting for the member
     names: dict[int, str] = field(default_factory=dict)
 
     def partner_names(self, tandem, user_id: int) -> str:
@@ -193,7 +195,9 @@ def overview(user: User, now: datetime | None = None, past: int = 20) -> Overvie
     out.upcoming.sort(key=lambda i: i.scheduled_start)
     if past:
         out.past = requests_of(user.id, open_=False, limit=past)
-    out.forming = tandems.tandems_of(user.id, ("forming",))
+    out.tandems = tandems.tandems_of(user.id)
+    out.forming = tandems.awaiting_signature(user.id, out.tandems)
+    out.invitations = tandems.invitations_for(user.id)
     ids = {
         i.other_id(user.id)
         for group in (
@@ -206,7 +210,8 @@ def overview(user: User, now: datetime | None = None, past: int = 20) -> Overvie
         )
         for i in group
     }
-    ids |= {m.user_id for t in out.forming for m in t.members}
+    ids |= {m.user_id for t in out.tandems for m in t.members}
+    ids |= {i.invited_by_id for i in out.invitations if i.invited_by_id}
     if ids:
         out.names = dict(
             db.session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
@@ -851,7 +856,12 @@ def record_outcome(
                     )
                 )
             _conditional(intro, ("scheduled",), state="continued", closed_at=now)
-            tandem = tandems.start_tandem([user.id, other.id], intro_request_id=intro.id)
+            tandem = tandems.start_tandem(
+                [intro.requester_id, intro.recipient_id],
+                intro_request_id=intro.id,
+                place={"mode": intro.mode, "detail": intro.place},
+                now=now,
+            )
             for member, partner in ((other, user), (user, other)):
                 _tell(member, "intro_continued", intro, partner, mail=True, tandem_id=tandem.id)
         else:

@@ -32,6 +32,7 @@ from peerhub.matching.scoring import Candidate, Fit, PairRules, fit, pair_violat
 from peerhub.notifications.service import notify, queue_mail
 from peerhub.profiles import service as profiles
 from peerhub.profiles.models import Profile
+from peerhub.tandems import service as tandems
 from peerhub.web.urls import absolute_url, site_path
 
 SUGGESTIONS_SHOWN = 10
@@ -345,8 +346,12 @@ def answer_proposal(user: User, proposal_id: int, accept: bool) -> Proposal:
                     _tell(other.user_id, "proposal_declined", proposal, with_declined=True)
         if len(remaining) >= 2 and all(m.answer == "accepted" for m in remaining):
             proposal.status, proposal.decided_at = "accepted", utcnow()
+            group = tandems.group_from_proposal(proposal) if len(remaining) > 2 else None
             for member in remaining:
-                _tell(member.user_id, "proposal_accepted", proposal, mail="proposal_accepted")
+                if group is not None and member.user_id in group.member_ids():
+                    tandems.tell_group_formed(member.user_id, group)
+                else:
+                    _tell(member.user_id, "proposal_accepted", proposal, mail="proposal_accepted")
     return proposal
 
 

@@ -48,10 +48,26 @@ MAIL_SUBJECTS = {
     "intro_not_a_fit": _l("About your intro call with %(name)s"),
     "intro_expired": _l("The intro request between you and %(name)s was closed"),
     "intro_lapsed": _l("Your intro call with %(name)s was closed"),
+    "agreement_changed": _l("%(name)s changed your agreement: please sign again"),
+    "tandem_active": _l("Your tandem with %(names)s is active"),
+    "agreement_in_force": _l("Your changed agreement with %(names)s is in force"),
+    "tandem_ended": _l("%(name)s has ended your tandem"),
+    "term_continue": _l("%(name)s would like to go on for another term"),
+    "term_complete": _l("%(name)s would like to complete your tandem"),
+    "tandem_completed": _l("Your tandem with %(names)s is completed"),
+    "tandem_invited": _l("%(name)s invites you into a peer-coaching group"),
+    "tandem_joined": _l("%(name)s has joined your group"),
+    "tandem_group_formed": _l("Your group with %(names)s is forming"),
+    "tandem_invitation_declined": _l("%(name)s will not join your group"),
+    "term_ending": _l("Your term with %(names)s ends soon"),
 }
 
 # Mails that share one template file (their text is chosen by the caller).
-MAIL_FILES = {kind: "intro" for kind in MAIL_SUBJECTS if kind.startswith("intro_")}
+MAIL_FILES = {
+    kind: "update"
+    for kind in MAIL_SUBJECTS
+    if kind.startswith(("intro_", "tandem_", "agreement_", "term_"))
+}
 
 NOTIFICATION_TEXTS = {
     "welcome": _l("Welcome to PeerHub, %(name)s! Your e-mail address is confirmed."),
@@ -95,6 +111,21 @@ NOTIFICATION_TEXTS = {
     "intro_lapsed": _l(
         "The intro call with %(name)s was closed: after two weeks, one of you had not decided."
     ),
+    "agreement_changed": _l("%(name)s changed your agreement. Please read it and sign again."),
+    "agreement_signed": _l("%(name)s signed your agreement."),
+    "tandem_active": _l("Everyone signed: your tandem with %(names)s is active."),
+    "agreement_in_force": _l("Everyone signed the changed agreement with %(names)s."),
+    "tandem_ended": _l("%(name)s has ended your tandem. Your future sessions are cancelled."),
+    "term_continue": _l("%(name)s would like to go on for another term: read and sign it."),
+    "term_complete": _l("%(name)s would like to complete your tandem at the end of the term."),
+    "tandem_completed": _l("Your tandem with %(names)s is completed. Congratulations!"),
+    "tandem_invited": _l("%(name)s invites you into their group with %(names)s."),
+    "tandem_joined": _l("%(name)s has joined your group."),
+    "tandem_group_formed": _l(
+        "You and %(names)s all said yes: your group is forming. Next, write your agreement."
+    ),
+    "tandem_invitation_declined": _l("%(name)s will not join your group this time."),
+    "term_ending": _l("Your term with %(names)s ends in two weeks: decide how to go on."),
 }
 
 MAX_BACKOFF = timedelta(hours=1)

@@ -326,11 +326,14 @@ def member(user_id: int):
     except NotFound:
         abort(404)
     from peerhub.intros.service import open_requests_with
+    from peerhub.tandems import service as tandems
 
+    invitable = tandems.invitable_tandems(_me(), user.id)
     return render(
         "profiles/member.html",
         None,
         intro_with=open_requests_with(current_user.id, [user.id]).get(user.id),
+        invitable=[(t, tandems.partners(t, current_user.id)) for t in invitable],
         **_profile_context(user, profile, current_user.timezone),
     )
 

@@ -1,10 +1,23 @@
-"""A tandem (two members) or a group (three or four), and who belongs to it."""
+"""A tandem (two members) or a group (three or four), who belongs to it, and the agreement
+they write together and every member signs."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from peerhub.extensions import UTCDateTime, db, utcnow
@@ -12,6 +25,11 @@ from peerhub.extensions import UTCDateTime, db, utcnow
 TANDEM_STATES = ("forming", "active", "completed", "ended")
 # A tandem in these states takes up a place of each member's capacity.
 BINDING_STATES = ("forming", "active")
+GROUP_MAX = 4
+END_REASONS = ("goals_reached", "no_time", "not_working", "circumstances", "other")
+TERM_CHOICES = ("continue", "complete")
+INVITATION_STATES = ("pending", "accepted", "declined", "withdrawn")
+NOTE_MAX = 1000
 
 
 class Tandem(db.Model):
@@ -24,6 +42,11 @@ class Tandem(db.Model):
     __tablename__ = "tandem"
     __table_args__ = (
         CheckConstraint("state IN ('forming', 'active', 'completed', 'ended')", name="state"),
+        CheckConstraint(
+            "end_reason IS NULL OR end_reason IN "
+            "('goals_reached', 'no_time', 'not_working', 'circumstances', 'other')",
+            name="end_reason",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -31,19 +54,44 @@ class Tandem(db.Model):
     intro_request_id: Mapped[int | None] = mapped_column(
         ForeignKey("intro_request.id", ondelete="SET NULL"), unique=True
     )
+    # A group formed by a matching round names its proposal (once, like the intro call).
+    proposal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("round_proposal.id", ondelete="SET NULL"), unique=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    end_reason: Mapped[str | None] = mapped_column(String(16))
+    # The check-ins the agreement's review interval asks for (the check-in issue holds them).
+    next_check_in_on: Mapped[date | None] = mapped_column(Date)
+    term_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     members: Mapped[list[TandemMember]] = relationship(
-        cascade="all, delete-orphan", order_by="TandemMember.user_id", back_populates="tandem"
+        cascade="all, delete-orphan", order_by="TandemMember.position", back_populates="tandem"
     )
+
+    @property
+    def is_group(self) -> bool:
+        return len(self.members) > 2
+
+    def member_ids(self) -> list[int]:
+        return [m.user_id for m in self.members]
 
 
 class TandemMember(db.Model):
-    """One member of a tandem (once each)."""
+    """One member of a tandem (once each), in the order that group roles rotate by."""
 
     __tablename__ = "tandem_member"
-    __table_args__ = (Index("ix_tandem_member_user", "user_id", "tandem_id"),)
+    __table_args__ = (
+        Index("ix_tandem_member_user", "user_id", "tandem_id"),
+        CheckConstraint(
+            "term_choice IS NULL OR term_choice IN ('continue', 'complete')", name="term_choice"
+        ),
+    )
 
     tandem_id: Mapped[int] = mapped_column(
         ForeignKey("tandem.id", ondelete="CASCADE"), primary_key=True
@@ -51,6 +99,105 @@ class TandemMember(db.Model):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
     )
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # At the end of the term: continue or complete, and a farewell note for the others;
+    # on ending early, the note is the private feedback for the others.
+    term_choice: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
 
     tandem: Mapped[Tandem] = relationship(back_populates="members")
+
+
+class Agreement(db.Model):
+    """What a tandem agrees on: the latest text (a draft until everyone signs it) and the
+    version in force (the latest one every member signed).
+
+    `version` rises with every change; a save based on an older version is refused when the
+    same section changed meanwhile, so nobody overwrites another member's change unseen.
+    """
+
+    __tablename__ = "agreement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tandem_id: Mapped[int] = mapped_column(ForeignKey("tandem.id", ondelete="CASCADE"), unique=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    in_force_version: Mapped[int | None] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+
+class AgreementVersion(db.Model):
+    """One version of an agreement, exactly as it was: its canonical text and its SHA-256.
+
+    Written once and never changed (a trigger refuses updates), so a signature always
+    points at the words that were signed.
+    """
+
+    __tablename__ = "agreement_version"
+    __table_args__ = (UniqueConstraint("agreement_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    canonical: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    changed_section: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+
+class Signature(db.Model):
+    """A member signed one version: who, when, the name they typed, and the version's hash."""
+
+    __tablename__ = "agreement_signature"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "version", "user_id"),
+        Index("ix_agreement_signature_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    # Kept with the signature so it outlives an account ("former member" after deletion).
+    typed_name: Mapped[str] = mapped_column(String(120))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TandemInvitation(db.Model):
+    """A tandem invites a further member into a group of at most four; they accept or not.
+
+    One pending invitation per tandem and member (a partial unique index).
+    """
+
+    __tablename__ = "tandem_invitation"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'accepted', 'declined', 'withdrawn')", name="state"),
+        Index(
+            "uq_tandem_invitation_pending",
+            "tandem_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+        Index("ix_tandem_invitation_user", "user_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tandem_id: Mapped[int] = mapped_column(ForeignKey("tandem.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    message: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

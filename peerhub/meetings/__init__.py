@@ -1,0 +1,1 @@
+"""Recurring sessions: the series an active agreement creates, and its occurrences."""
