@@ -186,7 +186,22 @@ def _demo_intros(users: dict[str, User]) -> None:
         except DomainError:
             continue  # this member cannot ask (paused, hidden …): try the next
         intros.accept_time(carol, request.id, request.open_slots[0].id)
+        break
+    _demo_tandem(bob, crowd)
+
+
+def _demo_tandem(bob: User, crowd: list[User]) -> None:
+    """Bob already works with a crowd member: their agreement is signed and sessions run."""
+    from peerhub.tandems import service as tandems
+
+    partner = next((m for m in reversed(crowd) if tandems.has_room(m.id)), None)
+    if partner is None or not tandems.has_room(bob.id):
         return
+    with transaction():
+        tandem = tandems.start_tandem([bob.id, partner.id])
+    version = tandems.agreement_of(tandem).version
+    for member in (bob, partner):
+        tandems.sign(member, tandem.id, version, member.display_name, True)
 
 
 def _open_demo_round(moderator_id: int, carol_id: int) -> None:
