@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -261,8 +262,6 @@ def _shared_rhythm(users: list[User], profiles: list, today: date) -> dict[str, 
             times = [t for t in times if t in others]
         moment = times[0] if times else None
     if moment is not None:
-        from zoneinfo import ZoneInfo
-
         local = moment.astimezone(ZoneInfo(zone))
         weekday, start = local.weekday(), f"{local:%H:%M}"
     return {
@@ -374,11 +373,17 @@ def save_section(
             if base is None or base.get(section) != current.get(section):
                 if current.get(section) == value:
                     return agreement  # the other member saved the very same words
-                editor = (
-                    db.session.get(User, agreement.updated_by_id)
-                    if agreement.updated_by_id
-                    else None
+                # who changed this section last (the latest version may have changed another)
+                editor_id = db.session.scalar(
+                    select(AgreementVersion.created_by_id)
+                    .where(
+                        AgreementVersion.agreement_id == agreement.id,
+                        AgreementVersion.changed_section == section,
+                    )
+                    .order_by(AgreementVersion.number.desc())
+                    .limit(1)
                 )
+                editor = db.session.get(User, editor_id) if editor_id else None
                 raise StaleSave(
                     _(
                         "%(name)s changed this section while you were editing. Compare both "
@@ -479,9 +484,16 @@ def _in_force(tandem: Tandem, agreement: Agreement, now: datetime) -> None:
     review interval."""
     if agreement.in_force_version == agreement.version:
         return
+    old = agreement.in_force_version
+    old_term = version_content(agreement, old)["term"] if old is not None else None
     agreement.in_force_version = agreement.version
     content = agreement.content
     first = tandem.state == "forming"
+    if old_term is not None and old_term != content["term"]:
+        # a new term in force is reminded of and decided about anew
+        tandem.term_reminded_at = None
+        for member in tandem.members:
+            member.term_choice = None
     if first:
         tandem.state, tandem.activated_at = "active", now
     tandem.updated_at = now
@@ -543,7 +555,8 @@ def _end_series(series: Series, now: datetime) -> None:
         series.ends_on = series.starts_on
         series.state = "ended"
     else:
-        last_day = past[-1].start.date()
+        # the series' dates are local to its zone; the UTC date can differ by a day
+        last_day = past[-1].start.astimezone(ZoneInfo(series.zone)).date()
         series.ends_on = max(series.starts_on, last_day)
         series.state = "ended"
     series.sequence += 1
@@ -591,7 +604,9 @@ def term_ending(tandem: Tandem, agreement: Agreement, today: date) -> bool:
     """Whether the term is close to its end (or over): time to choose how to go on."""
     if tandem.state != "active" or agreement.in_force_version is None:
         return False
-    _start, end = texts.term_dates(agreement.content)
+    # The term in force, not a draft: once someone chose to continue, the draft holds the
+    # next term, and the others still decide about this one.
+    _start, end = texts.term_dates(version_content(agreement, agreement.in_force_version))
     return today >= end - TERM_REMINDER
 
 
@@ -618,7 +633,6 @@ def choose_at_term_end(
         if note:
             mine.note = note
         if choice == "continue":
-            tandem.term_reminded_at = None  # the next term will be reminded of in turn
             start, end = texts.term_dates(agreement.content)
             if start == texts.term_dates(version_content(agreement, agreement.in_force_version))[0]:
                 # the first "continue": draft the next term right after this one
@@ -788,6 +802,13 @@ def answer_invitation(
                 raise Conflict(_("This tandem has ended; the invitation is no longer open."))
             if len(tandem.members) >= GROUP_MAX:
                 raise Conflict(_("A group has at most four members."))
+            # The member's row is the lock that orders their concurrent joins, so two
+            # invitations accepted at once cannot both take the last place. key_share makes
+            # it FOR NO KEY UPDATE: rows that only refer to the member (notifications) do
+            # not wait for it, so it cannot deadlock with them.
+            db.session.execute(
+                select(User.id).where(User.id == user.id).with_for_update(key_share=True)
+            )
             if not has_room(user.id):
                 raise Conflict(
                     _(

@@ -55,6 +55,12 @@ def _page_context(tandem: Tandem, **extra) -> dict:
     intro = (
         db.session.get(IntroRequest, tandem.intro_request_id) if tandem.intro_request_id else None
     )
+    # The term that is ending is the one in force; a draft may hold the next one already.
+    in_force = (
+        service.version_content(agreement, agreement.in_force_version)
+        if agreement.in_force_version
+        else None
+    )
     return {
         "tandem": tandem,
         "me": me,
@@ -65,6 +71,7 @@ def _page_context(tandem: Tandem, **extra) -> dict:
         "agreement_status": service.status_of(tandem, agreement),
         "sessions": service.next_sessions(tandem),
         "term_ending": service.term_ending(tandem, agreement, utcnow().date()),
+        "term_end": in_force["term"]["end"] if in_force else None,
         "intro": intro,
         "note": intro.feedback_for(me.id) if intro else None,
         "note_author": db.session.get(User, intro.other_id(me.id)) if intro else None,
