@@ -137,7 +137,25 @@ ID_FACTORIES = {
     "round_id": lambda app, owner: _proposal_of_others(app, round_only=True),
     "request_id": lambda app, owner: _intro_of_others(app),
     "tandem_id": lambda app, owner: _intro_of_others(app, tandem=True),
+    "section": lambda app, owner: "rules",
+    "invitation_id": lambda app, owner: _invitation_of_others(app),
 }
+
+
+def _invitation_of_others(app) -> int:
+    """An invitation from a tandem of two others to a third."""
+    from tests.intro_factories import ready
+
+    tandem_id = _intro_of_others(app, tandem=True)
+    third = make_user(app, f"i3{uuid.uuid4().hex[:8]}@example.org", "I3")
+    ready(app, third)
+    from peerhub.accounts.models import User
+    from peerhub.tandems import service
+    from peerhub.tandems.models import Tandem
+
+    with app.app_context():
+        inviter = db.session.get(User, db.session.get(Tandem, tandem_id).member_ids()[0])
+        return service.invite(inviter, tandem_id, third.id).id
 
 
 def _intro_of_others(app, tandem: bool = False) -> int:

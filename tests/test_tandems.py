@@ -309,11 +309,33 @@ def test_goals_keep_their_keys_and_new_goals_get_new_ones(ctx, pair, tandem_id):
         },
     )
     goals = _agreement(tandem_id).content["goals"]
-    # the draft had g1 and g2 (one goal from each profile): a removed key is not reused
-    assert [(g["key"], g["title"]) for g in goals] == [
-        ("g1", "Lead meetings that end on time"),
-        ("g3", "Say no more often"),
-    ]
+    # the draft had g1 (both profiles name the same goal: it is there once); a forged key
+    # is replaced by a new random one
+    assert [g["title"] for g in goals] == ["Lead meetings that end on time", "Say no more often"]
+    kept, new = goals[0]["key"], goals[1]["key"]
+    assert kept == "g1" and new.startswith("g-") and len(new) == 10
+    # the new goal keeps its key; a removed key never comes back for another goal
+    save(
+        alice,
+        tandem_id,
+        "goals",
+        {"goal_key_0": new, "goal_title_0": "Say no more often", "goal_title_1": "Rest"},
+        base=2,
+    )
+    save(
+        alice,
+        tandem_id,
+        "goals",
+        {
+            "goal_key_0": new,
+            "goal_title_0": "Say no more often",
+            "goal_key_1": "g1",
+            "goal_title_1": "Rest more",
+        },
+        base=3,
+    )
+    keys = [g["key"] for g in _agreement(tandem_id).content["goals"]]
+    assert keys[0] == new and keys[1] not in ("g1", new)
 
 
 @pytest.mark.parametrize(
@@ -584,8 +606,9 @@ def test_ending_before_the_first_session_drops_the_series(ctx, pair, active_id):
     alice, _bob = pair
     service.end_early(user(alice), active_id, "circumstances", now=NOW + timedelta(days=1))
     [series] = service.series_of(_tandem(active_id))
-    assert series.state == "ended" and series.ends_on == series.starts_on
-    assert [o.start for o in occurrences(series, after=NOW)] == []
+    # never met: the whole series is called off, and it has no sessions at all
+    assert series.state == "cancelled"
+    assert list(occurrences(series)) == []
 
 
 def test_a_forming_tandem_can_end_too(ctx, pair, tandem_id):
@@ -650,8 +673,13 @@ def test_completing_needs_everyones_complete(ctx, pair, active_id):
     service.choose_at_term_end(user(bob), active_id, "complete", now=LAST_TWO_WEEKS)
     tandem = _tandem(active_id)
     assert tandem.state == "completed" and tandem.ended_at == LAST_TWO_WEEKS
-    assert [s.state for s in service.series_of(tandem)] == ["ended"]
-    assert service.next_sessions(tandem, now=LAST_TWO_WEEKS) == []
+    # the sessions left in the term still take place: the series ends with the term in force
+    [series] = service.series_of(tandem)
+    agreement = _agreement(active_id)
+    in_force = service.version_content(agreement, agreement.in_force_version)
+    assert series.state == "active" and series.ends_on == texts.term_dates(in_force)[1]
+    left = service.next_sessions(tandem, now=LAST_TWO_WEEKS)
+    assert left and all(s.occurrence.start.date() <= series.ends_on for s in left)
     for persona in pair:
         assert _kinds(persona.id)[-1] == "tandem_completed"
     with pytest.raises(Conflict):

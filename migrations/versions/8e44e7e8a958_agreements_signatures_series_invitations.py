@@ -46,7 +46,7 @@ def upgrade():
     sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("state IN ('active', 'ended')", name=op.f('ck_series_state')),
+    sa.CheckConstraint("state IN ('active', 'ended', 'cancelled')", name=op.f('ck_series_state')),
     sa.CheckConstraint('interval_weeks IN (1, 2)', name=op.f('ck_series_interval')),
     sa.CheckConstraint('length_minutes IN (60, 90)', name=op.f('ck_series_length')),
     sa.CheckConstraint('start_minute BETWEEN 0 AND 1439', name=op.f('ck_series_start_minute')),

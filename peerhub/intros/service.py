@@ -500,7 +500,11 @@ def send_request(
     try:
         with transaction():
             # The requester's row is the lock that orders their concurrent requests.
-            db.session.execute(select(User.id).where(User.id == requester.id).with_for_update())
+            # FOR NO KEY UPDATE: rows that merely refer to the member (the request itself)
+            # take a key-share lock on it, which this must not wait for.
+            db.session.execute(
+                select(User.id).where(User.id == requester.id).with_for_update(key_share=True)
+            )
             taken = set(
                 db.session.scalars(
                     select(IntroRequest.sender_slot).where(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from peerhub.extensions import UTCDateTime, db, utcnow
 
-SERIES_STATES = ("active", "ended")
+SERIES_STATES = ("active", "ended", "cancelled")  # cancelled: called off before it met
 
 
 class Series(db.Model):
@@ -23,7 +23,7 @@ class Series(db.Model):
 
     __tablename__ = "series"
     __table_args__ = (
-        CheckConstraint("state IN ('active', 'ended')", name="state"),
+        CheckConstraint("state IN ('active', 'ended', 'cancelled')", name="state"),
         CheckConstraint("interval_weeks IN (1, 2)", name="interval"),
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
         CheckConstraint("start_minute BETWEEN 0 AND 1439", name="start_minute"),

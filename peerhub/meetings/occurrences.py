@@ -31,6 +31,8 @@ def occurrences(
     18:00 Berlin stays 18:00 Berlin across daylight saving time: every date is placed in
     the zone on its own.
     """
+    if series.state == "cancelled":  # called off before it ever met
+        return
     day = first_day(series.starts_on, series.weekday)
     step = timedelta(weeks=series.interval_weeks)
     index = found = 0

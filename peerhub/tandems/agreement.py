@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -200,15 +201,15 @@ def _rows(data: dict, prefix: str, fields: tuple[str, ...], most: int) -> list[d
 
 
 def _keys(rows: list[dict], prefix: str, previous: list[dict]) -> None:
-    """Keep each row's stable key (goals keep theirs across versions); new rows get new ones."""
-    used = {r.get("key") for r in previous} | {r["key"] for r in rows if r["key"]}
-    number = 1
+    """Keep each row's key when the section had it (goals keep theirs across versions, so
+    their progress can follow them); any other row gets a new random key, so that a key
+    never names two different goals in the agreement's life."""
+    known = {r.get("key") for r in previous}
+    seen: set[str] = set()
     for row in rows:
-        if not re.fullmatch(rf"{prefix}\d+", row["key"] or ""):
-            while f"{prefix}{number}" in used:
-                number += 1
-            row["key"] = f"{prefix}{number}"
-            used.add(row["key"])
+        if row["key"] not in known or row["key"] in seen:
+            row["key"] = f"{prefix}-{secrets.token_hex(4)}"
+        seen.add(row["key"])
 
 
 def clean_section(name: str, data: dict, previous: dict[str, Any], today: date) -> Any:

@@ -23,6 +23,7 @@ from peerhub.errors import Conflict, Invalid, NotFound
 from peerhub.extensions import db, transaction, utcnow
 from peerhub.meetings.models import Series
 from peerhub.meetings.occurrences import Occurrence, first_day, occurrences
+from peerhub.profiles.availability import local_instant
 from peerhub.tandems import agreement as texts
 from peerhub.tandems.models import (
     BINDING_STATES,
@@ -116,6 +117,7 @@ def partners(tandem: Tandem, user_id: int) -> list[User]:
 
 
 def agreement_of(tandem: Tandem, lock: bool = False) -> Agreement:
+    """The tandem's agreement (locked for the transaction when `lock`)."""
     query = select(Agreement).where(Agreement.tandem_id == tandem.id)
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
@@ -144,6 +146,7 @@ def versions_of(agreement: Agreement) -> list[AgreementVersion]:
 
 
 def signatures_of(agreement: Agreement, version: int | None = None) -> list[Signature]:
+    """The signatures of one version (or of all), in signing order."""
     query = select(Signature).where(Signature.agreement_id == agreement.id)
     if version is not None:
         query = query.where(Signature.version == version)
@@ -197,17 +200,22 @@ class Session:
 
 def next_sessions(tandem: Tandem, now: datetime | None = None, limit: int = 4) -> list[Session]:
     """The next sessions of the tandem's active series; in a group the roles rotate through
-    the members in their order, one step per session."""
+    the members in their order, one step per session (counted across a change of rhythm)."""
     now = now or utcnow()
     out: list[Session] = []
     ids = tandem.member_ids()
+    held_before = 0  # sessions of earlier series, so a new rhythm does not restart the turns
     for series in series_of(tandem):
+        if series.state == "cancelled":
+            continue
         if series.state != "active":
+            held_before += sum(1 for _ in occurrences(series))
             continue
         for occurrence in occurrences(series, after=now, limit=limit):
             roles = (None, None)
             if len(ids) > 2:
-                roles = (ids[occurrence.index % len(ids)], ids[(occurrence.index + 1) % len(ids)])
+                turn = held_before + occurrence.index
+                roles = (ids[turn % len(ids)], ids[(turn + 1) % len(ids)])
             out.append(Session(occurrence, series, *roles))
     out.sort(key=lambda s: s.occurrence.start)
     return out[:limit]
@@ -227,10 +235,12 @@ def _first_draft(users: list[User], today: date, place: dict[str, str] | None) -
     from peerhub.profiles.models import Profile
 
     profiles = [db.session.get(Profile, u.id) for u in users]
-    goals = []
+    goals: list[str] = []
     for profile in profiles:
         if profile is not None and profile.goals:
-            goals.append(profile.goals[0].text)
+            goal = profile.goals[0].text.strip()
+            if goal and goal.casefold() not in {g.casefold() for g in goals}:
+                goals.append(goal)
     rhythm = _shared_rhythm(users, profiles, today)
     if place is None:
         in_person = all(p is not None and p.meeting_mode != "video" for p in profiles)
@@ -464,7 +474,7 @@ def sign(
             version=version,
             user_id=user.id,
             typed_name=typed[:120],
-            content_hash=texts.content_hash(agreement.content),
+            content_hash=_stored_hash(agreement, version),
             signed_at=now,
         )
         db.session.add(signature)
@@ -476,6 +486,15 @@ def sign(
             for other in partners(tandem, user.id):
                 _tell(other, "agreement_signed", tandem, user, mail=False)
     return signature
+
+
+def _stored_hash(agreement: Agreement, version: int) -> str:
+    """The hash written with the version (a signature names the words as they were stored)."""
+    return db.session.scalar(
+        select(AgreementVersion.content_hash).where(
+            AgreementVersion.agreement_id == agreement.id, AgreementVersion.number == version
+        )
+    )
 
 
 def _in_force(tandem: Tandem, agreement: Agreement, now: datetime) -> None:
@@ -519,8 +538,11 @@ def _follow_agreement(tandem: Tandem, version: int, content: dict[str, Any], now
         "length_minutes": rhythm["length"],
     }
     running = [s for s in series_of(tandem) if s.state == "active"]
-    today = now.date()
-    begin = max(start, today)
+    # The first session of the new series is the next one still to come, in its own zone.
+    begin = max(start, now.astimezone(ZoneInfo(wanted["zone"])).date())
+    first = first_day(begin, wanted["weekday"])
+    if local_instant(first, wanted["start_minute"], wanted["zone"]) <= now:
+        begin = first + timedelta(days=1)
     for series in running:
         same = all(getattr(series, k) == v for k, v in wanted.items())
         if same and series.starts_on <= begin:
@@ -552,8 +574,7 @@ def _end_series(series: Series, now: datetime) -> None:
     held = list(occurrences(series, limit=None))
     past = [o for o in held if o.start <= now]
     if not past:
-        series.ends_on = series.starts_on
-        series.state = "ended"
+        series.state = "cancelled"  # never met: the whole series is called off
     else:
         # the series' dates are local to its zone; the UTC date can differ by a day
         last_day = past[-1].start.astimezone(ZoneInfo(series.zone)).date()
@@ -651,13 +672,9 @@ def choose_at_term_end(
             for other in partners(tandem, user.id):
                 _tell(other, "term_continue", tandem, user)
         elif all(m.term_choice == "complete" for m in tandem.members):
+            # The sessions left in the term still take place; the series ends with the term.
             tandem.state, tandem.updated_at = "completed", now
             tandem.ended_at = now
-            for series in series_of(tandem):
-                if series.state == "active":
-                    series.state = "ended"
-                    series.sequence += 1
-                    series.updated_at = now
             _withdraw_invitations(tandem, now)
             for member in tandem.members:
                 _tell(db.session.get(User, member.user_id), "tandem_completed", tandem, None)
