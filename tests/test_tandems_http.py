@@ -208,7 +208,7 @@ def test_a_section_editor_with_and_without_htmx(client, auth, pair, tandem_id):
     html = _html(fragment)
     assert html.lstrip().startswith('<section id="section-rules"') and "<html" not in html
     assert f'hx-post="/tandems/{tandem_id}/agreement/rules"' in html
-    assert '<textarea id="text" name="text"' in html
+    assert '<textarea autofocus id="rules-text" name="text"' in html
     assert {"HX-Request", "HX-Request-Type"} <= set(fragment.vary)
     assert "<html" in _html(client.get(url, headers=HX_BOOSTED))
     # leaving the editor without saving: the section as it reads
@@ -244,9 +244,11 @@ def test_saving_without_javascript_redirects_to_the_section(app, client, auth, p
     auth.login(alice)
     response = client.post(f"/tandems/{tandem_id}/agreement/rules", data={"base": "1", **RULES})
     assert response.status_code == 303
-    assert response.headers["Location"] == f"/tandems/{tandem_id}/agreement#section-rules"
-    html = _html(client.get(response.headers["Location"]))
-    assert "Saved. Everyone signs the new version again." in html
+    location = f"/tandems/{tandem_id}/agreement?saved=rules#section-rules"
+    assert response.headers["Location"] == location
+    html = _html(client.get(location.split("#")[0]))
+    # the notice stands in the section that was saved, where the member lands
+    assert "Saved as version 2. Everyone signs it again." in html.split('id="section-rules"')[1]
     assert "Version 2 waits for signatures" in html
     assert _state(app, tandem_id) == ("forming", 2, None)
 

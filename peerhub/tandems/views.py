@@ -165,6 +165,10 @@ def section(tandem_id: int, section: str):
 def edit_section(tandem_id: int, section: str):
     """The editor of one section (htmx swaps it in place; without JavaScript, its own page)."""
     tandem = _tandem(tandem_id)
+    if tandem.state not in ("forming", "active"):
+        flash(_("This tandem has ended; its agreement can no longer change."), "error")
+        context = _agreement_context(tandem, section=section)
+        return render("tandems/edit_section.html", "tandems/_section.html", 409, **context)
     context = _agreement_context(tandem, section=section, editing=True)
     context["value"] = context["content"].get(section)
     context["base"] = context["agreement"].version
@@ -191,7 +195,7 @@ def save_section(tandem_id: int, section: str):
             value=stale.yours,
             base=stale.version,
         )
-        return render("tandems/edit_section.html", "tandems/_section.html", 409, **context)
+        return render("tandems/edit_section.html", "tandems/_section_saved.html", 409, **context)
     except DomainError as error:
         db.session.rollback()
         context = _agreement_context(
@@ -207,9 +211,8 @@ def save_section(tandem_id: int, section: str):
     if wants_fragment():
         context = _agreement_context(tandem, section=section, saved=True)
         return render("tandems/agreement.html", "tandems/_section_saved.html", **context)
-    flash(_("Saved. Everyone signs the new version again."), "success")
     return redirect_after_post(
-        url_for("tandems.agreement", tandem_id=tandem_id) + f"#section-{section}"
+        url_for("tandems.agreement", tandem_id=tandem_id, saved=section) + f"#section-{section}"
     )
 
 

@@ -55,7 +55,9 @@ def zoned(value: datetime | None, zone: str, pattern: str | None = None) -> str:
     if pattern:
         return babel_format_datetime(value, pattern, tzinfo=ZoneInfo(zone), locale=get_locale())
     local = value.astimezone(ZoneInfo(zone))
-    return f"{format_skeleton('MMMEd', local, locale=get_locale())}, {local:%H:%M}"
+    # the year only when it is not this year's (a list that crosses New Year says so)
+    skeleton = "MMMEd" if local.year == datetime.now(local.tzinfo).year else "yMMMEd"
+    return f"{format_skeleton(skeleton, local, locale=get_locale())}, {local:%H:%M}"
 
 
 def init_app(app: Flask) -> None:
