@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -399,12 +399,13 @@ def section_lines(name: str, value: Any) -> list[str]:
         return value["text"].splitlines()
     if name == "cancellation":
         return [
-            _(
+            ngettext(
+                "Cancel at least %(num)d hour before a session.",
                 "Cancel at least %(num)d hours before a session.",
-                num=value["notice_hours"],
+                value["notice_hours"],
             ),
             *value["no_show"].splitlines(),
-            _("After %(num)d no-shows:", num=value["no_show_limit"]),
+            ngettext("After %(num)d no-show:", "After %(num)d no-shows:", value["no_show_limit"]),
             *value["repeated"].splitlines(),
         ]
     if name == "review":

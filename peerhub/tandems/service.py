@@ -943,7 +943,10 @@ def _tell(
     endpoint, values = ("tandems.show", {"tandem_id": tandem.id})
     if invitation is not None:
         endpoint, values = ("tandems.invitation", {"invitation_id": invitation.id})
-    names = ", ".join(u.display_name for u in partners(tandem, member.id))
+    # the others in the tandem besides the member told and the one who acted
+    names = ", ".join(
+        u.display_name for u in partners(tandem, member.id) if actor is None or u.id != actor.id
+    )
     actor_name = actor.display_name if actor else ""
     notify(member.id, kind, link=site_path(endpoint, **values), name=actor_name, names=names)
     if mail:

@@ -3,7 +3,9 @@ print it; end early, decide at the end of the term; invitations into a group."""
 
 from __future__ import annotations
 
+from babel.dates import get_day_names
 from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -144,6 +146,7 @@ def _agreement_context(tandem: Tandem, **extra) -> dict:
         "texts": texts,
         "editable": tandem.state in ("forming", "active"),
         "zones": timezone_names(),
+        "weekday_names": get_day_names("wide", locale=get_locale()),
         **extra,
     }
 
