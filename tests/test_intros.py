@@ -15,11 +15,13 @@ from peerhub.extensions import db
 from peerhub.intros import service
 from peerhub.intros.models import IntroMessage, IntroRequest
 from peerhub.matching.models import PairPause
-from peerhub.notifications.models import Notification, OutboxMail
+from peerhub.notifications.models import Notification
 from peerhub.profiles.models import Block, Profile
 from peerhub.tandems.models import Tandem, TandemMember
 from tests.conftest import make_user
 from tests.intro_factories import NOW, after_call, ask, ready, scheduled, slot, user
+from tests.records import kinds as _kinds
+from tests.records import mails as _mails
 
 
 @pytest.fixture
@@ -31,27 +33,6 @@ def pair(app, alice, bob):
 
 def _intro(request_id: int) -> IntroRequest:
     return db.session.get(IntroRequest, request_id, populate_existing=True)
-
-
-def _kinds(user_id: int) -> list[str]:
-    return list(
-        db.session.scalars(
-            select(Notification.kind)
-            .where(Notification.user_id == user_id)
-            .order_by(Notification.id)
-        )
-    )
-
-
-def _mails(email: str) -> list[OutboxMail]:
-    return list(
-        db.session.scalars(
-            select(OutboxMail).where(OutboxMail.recipient == email).order_by(OutboxMail.id)
-        )
-    )
-
-
-# --- when both are free ------------------------------------------------------------
 
 
 def test_offered_times_lie_where_both_are_free(ctx, pair):

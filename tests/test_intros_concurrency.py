@@ -6,11 +6,7 @@ differ in kind, so both are tested).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
-from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from peerhub.errors import Conflict, DomainError
@@ -20,32 +16,7 @@ from peerhub.intros.models import IntroRequest
 from peerhub.tandems.models import Tandem
 from tests.conftest import make_user
 from tests.intro_factories import NOW, after_call, ask, ready, scheduled, slot, user
-
-
-def race(app, *calls: Callable[[], object]) -> list[object]:
-    """Run the calls at the same moment, each in its own thread and app context; returns
-    each call's result or the exception it raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        with app.app_context(), force_locale("en"):
-            barrier.wait()
-            try:
-                outcome = call()
-                results[index] = getattr(outcome, "id", outcome)
-            except Exception as error:  # collected for the assertions
-                results[index] = error
-                db.session.rollback()
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
+from tests.records import race
 
 
 def _count(app, model, *where) -> int:

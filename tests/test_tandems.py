@@ -23,7 +23,6 @@ from peerhub.matching import service as matching
 from peerhub.matching.models import MatchingRound, Proposal, ProposalMember
 from peerhub.meetings.models import Series
 from peerhub.meetings.occurrences import occurrences
-from peerhub.notifications.models import Notification, OutboxMail
 from peerhub.profiles.models import Block, Profile
 from peerhub.tandems import agreement as texts
 from peerhub.tandems import service
@@ -37,6 +36,8 @@ from peerhub.tandems.models import (
 )
 from tests.conftest import make_user
 from tests.intro_factories import ready
+from tests.records import kinds as _kinds
+from tests.records import mails as _mails
 
 # A Monday in winter: the first draft's term runs from the next Monday for three months,
 # and Alice (Berlin) and Bob (New York) are both free on Tuesdays at 18:00 in Berlin.
@@ -91,24 +92,6 @@ def _status(tandem_id: int) -> service.AgreementStatus:
 
 def _count(model, *where) -> int:
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def _kinds(user_id: int) -> list[str]:
-    return list(
-        db.session.scalars(
-            select(Notification.kind)
-            .where(Notification.user_id == user_id)
-            .order_by(Notification.id)
-        )
-    )
-
-
-def _mails(email: str) -> list[OutboxMail]:
-    return list(
-        db.session.scalars(
-            select(OutboxMail).where(OutboxMail.recipient == email).order_by(OutboxMail.id)
-        )
-    )
 
 
 def save(persona, tandem_id: int, section: str, data=None, base=None, now=NOW) -> Agreement:

@@ -7,7 +7,6 @@ differ in kind, so both are tested).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -31,35 +30,10 @@ from peerhub.tandems.models import (
 )
 from tests.conftest import make_user
 from tests.intro_factories import ready
+from tests.records import race
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # a Monday; the term runs 14 Dec – 13 Mar
 LAST_TWO_WEEKS = datetime(2027, 3, 5, 9, 0, tzinfo=UTC)
-
-
-def race(app, *calls: Callable[[], object]) -> list[object]:
-    """Run the calls at the same moment, each in its own thread and app context; returns
-    each call's result or the exception it raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        with app.app_context(), force_locale("en"):
-            barrier.wait()
-            try:
-                outcome = call()
-                results[index] = getattr(outcome, "id", outcome)
-            except Exception as error:  # collected for the assertions
-                results[index] = error
-                db.session.rollback()
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def user(persona) -> User:
