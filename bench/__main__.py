@@ -19,7 +19,7 @@ from collections.abc import Callable
 from flask import Flask
 from sqlalchemy import insert, text
 
-from bench import directory, intros, matching
+from bench import directory, intros, matching, tandems
 from peerhub import create_app
 from peerhub.accounts.passwords import hash_password
 from peerhub.extensions import db, utcnow
@@ -137,6 +137,7 @@ def run(url: str, database: str) -> None:
     directory.run(app, database, viewer, member, report)
     matching.suggestions(app, database, member, report)
     intros.run(app, database, viewer, member, report)
+    tandems.run(app, database, viewer, member, report)
     matching.round_of(app, database)
     with app.app_context():
         db.engine.dispose()
