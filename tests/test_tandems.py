@@ -1001,3 +1001,26 @@ def test_roles_rotate_through_the_group_one_step_per_session(ctx, trio):
     # later sessions go on where the rotation stands
     later = service.next_sessions(tandem, now=sessions[0].occurrence.end, limit=2)
     assert later[0].case_giver_id == sessions[1].case_giver_id
+
+
+def test_a_member_leaves_a_group_and_the_others_go_on(ctx, trio):
+    alice, bob, carol = trio
+    group_id = start(*trio)
+    for persona in trio:
+        sign(persona, group_id)
+    assert service.binding_count(carol.id) == 1
+    with pytest.raises(Invalid):
+        service.leave_group(user(carol), group_id, "x" * 1001, now=NOW)
+    service.leave_group(user(carol), group_id, "Danke euch beiden!", now=NOW)
+    tandem = _tandem(group_id)
+    assert tandem.member_ids() == [alice.id, bob.id] and tandem.state == "active"
+    assert service.binding_count(carol.id) == 0  # her place is free again
+    assert service.status_of(tandem, _agreement(group_id)).complete  # still signed by all
+    assert _kinds(alice.id)[-1] == _kinds(bob.id)[-1] == "tandem_left"
+    assert "Danke euch beiden!" in _mails(bob.email)[-1].text_body
+    sessions = service.next_sessions(tandem, now=NOW, limit=4)
+    assert all(s.case_giver_id is None for s in sessions)  # a pair has no rotating roles
+    with pytest.raises(NotFound):  # she no longer sees the group, nor leaves it twice
+        service.leave_group(user(carol), group_id, now=NOW)
+    with pytest.raises(Conflict, match="end it instead"):  # a pair ends together
+        service.leave_group(user(alice), group_id, now=NOW)

@@ -536,3 +536,24 @@ def test_the_member_page_offers_an_invitation_only_with_room(app, client, auth, 
     with app.app_context():
         service.end_early(db.session.get(User, alice.id), tandem_id, "other")
     assert offer not in _html(client.get(f"/members/{carol.id}"))
+
+
+def test_leaving_a_group_over_http(app, client, auth, pair, carol):
+    from tests.intro_factories import ready
+
+    alice, bob = pair
+    ready(app, carol)
+    with app.app_context():
+        group_id = service.start_tandem([alice.id, bob.id, carol.id]).id
+        db.session.commit()
+    auth.login(carol)
+    page = client.get(f"/tandems/{group_id}").get_data(as_text=True)
+    assert "Leave the group" in page
+    response = client.post(f"/tandems/{group_id}/leave", data={"note": "Bye!"})
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert client.get(f"/tandems/{group_id}").status_code == 404
+    auth.logout()
+    auth.login(alice)
+    page = client.get(f"/tandems/{group_id}").get_data(as_text=True)
+    assert "Leave the group" not in page  # two left: a pair ends together
+    assert client.post(f"/tandems/{group_id}/leave").status_code == 409

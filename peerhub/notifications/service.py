@@ -57,6 +57,7 @@ MAIL_SUBJECTS = {
     "tandem_completed": _l("Your tandem with %(names)s is completed"),
     "tandem_invited": _l("%(name)s invites you into a peer-coaching group"),
     "tandem_joined": _l("%(name)s has joined your group"),
+    "tandem_left": _l("%(name)s has left your group"),
     "tandem_group_formed": _l("Your group with %(names)s is forming"),
     "tandem_invitation_declined": _l("%(name)s will not join your group"),
     "term_ending": _l("Your term with %(names)s ends soon"),
@@ -121,6 +122,7 @@ NOTIFICATION_TEXTS = {
     "tandem_completed": _l("Your tandem with %(names)s is completed. Congratulations!"),
     "tandem_invited": _l("%(name)s invites you into their group with %(names)s."),
     "tandem_joined": _l("%(name)s has joined your group."),
+    "tandem_left": _l("%(name)s has left your group; the rest of you go on."),
     "tandem_group_formed": _l(
         "You and %(names)s all said yes: your group is forming. Next, write your agreement."
     ),

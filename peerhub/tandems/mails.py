@@ -19,7 +19,7 @@ LINK_LABELS = {
 
 
 def mail_text(
-    kind: str, tandem, member: User, actor: User | None, names: str, invitation=None
+    kind: str, tandem, member: User, actor: User | None, names: str, invitation=None, note=""
 ) -> dict:
     """Paragraphs, quote and link label of a tandem mail."""
     name = actor.display_name if actor else ""
@@ -101,6 +101,15 @@ def mail_text(
         )
         if invitation is not None and invitation.message:
             quote, quote_label = invitation.message, _l("%(name)s writes:", name=name)
+    elif kind == "tandem_left":
+        paragraphs.append(
+            _l(
+                "%(name)s has left your group; the rest of you go on. Your agreement stays in "
+                "force, and the roles in your sessions now rotate among you.",
+                name=name,
+            )
+        )
+        quote, quote_label = note, _l("%(name)s left you a note:", name=name)
     elif kind == "tandem_joined":
         paragraphs.append(
             _l(

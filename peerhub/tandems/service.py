@@ -587,6 +587,29 @@ def _end_series(series: Series, now: datetime) -> None:
 # --- ending and the end of the term ------------------------------------------------------
 
 
+def leave_group(user: User, tandem_id: int, note: str = "", now: datetime | None = None) -> Tandem:
+    """Leave a group of three or four while the others go on (a pair ends instead). The
+    others are told, with the optional note; the roles rotate among those who stay, and
+    the agreement in force stays signed by them. Raises NotFound (also when left already),
+    Conflict (a pair, or the group ended) or Invalid (note too long)."""
+    now = now or utcnow()
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise Invalid(_("Please use at most %(num)d characters.", num=NOTE_MAX), "note")
+    with transaction():
+        tandem = tandem_for(user, tandem_id, lock=True)
+        _require_editable(tandem)
+        if len(tandem.members) < 3:
+            raise Conflict(_("A tandem of two ends together: end it instead."))
+        others = partners(tandem, user.id)
+        tandem.members = [m for m in tandem.members if m.user_id != user.id]
+        tandem.updated_at = now
+        db.session.flush()
+        for other in others:
+            _tell(other, "tandem_left", tandem, user, note=note)
+    return tandem
+
+
 def end_early(
     user: User, tandem_id: int, reason: str, note: str = "", now: datetime | None = None
 ) -> Tandem:
@@ -933,6 +956,7 @@ def _tell(
     actor: User | None,
     mail: bool = True,
     invitation: TandemInvitation | None = None,
+    note: str = "",
 ) -> None:
     """Notify a member in the app and (when `mail`) by mail, in their language, in the
     caller's transaction."""
@@ -957,5 +981,5 @@ def _tell(
             subject_params={"name": actor_name, "names": names},
             name=member.display_name,
             link=absolute_url(endpoint, **values),
-            **mail_text(kind, tandem, member, actor, names, invitation),
+            **mail_text(kind, tandem, member, actor, names, invitation, note),
         )

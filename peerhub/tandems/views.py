@@ -108,6 +108,21 @@ def end(tandem_id: int):
     return redirect_after_post(url_for("tandems.show", tandem_id=tandem_id))
 
 
+@bp.post("/tandems/<int:tandem_id>/leave")
+def leave(tandem_id: int):
+    """Leave a group of three or four; the others go on."""
+    try:
+        service.leave_group(_me(), tandem_id, request.form.get("note", ""))
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return render("tandems/show.html", None, error.status, **_page_context(_tandem(tandem_id)))
+    flash(_("You have left the group. Thank you for the time you gave each other."), "success")
+    return redirect_after_post(url_for("web.home"))
+
+
 @bp.post("/tandems/<int:tandem_id>/term")
 def term(tandem_id: int):
     """At the end of the term: continue or complete."""
