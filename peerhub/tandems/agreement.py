@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -328,10 +328,6 @@ def term_dates(content: dict[str, Any]) -> tuple[date, date]:
 def start_minute(content: dict[str, Any]) -> int:
     hours, minutes = content["rhythm"]["start"].split(":")
     return int(hours) * 60 + int(minutes)
-
-
-def parse_stamp(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 # --- reading a section as text -----------------------------------------------------------
