@@ -548,7 +548,7 @@ def test_leaving_a_group_over_http(app, client, auth, pair, carol):
         db.session.commit()
     auth.login(carol)
     page = client.get(f"/tandems/{group_id}").get_data(as_text=True)
-    assert "Leave the group" in page
+    assert "Gruppe verlassen" in page  # Carol reads German
     response = client.post(f"/tandems/{group_id}/leave", data={"note": "Bye!"})
     assert response.status_code == 303 and response.headers["Location"] == "/"
     assert client.get(f"/tandems/{group_id}").status_code == 404
