@@ -47,11 +47,14 @@ from peerhub.intros.models import (
 from peerhub.matching.candidates import PAUSE
 from peerhub.matching.models import pair_key
 from peerhub.matching.service import pause_pair
+from peerhub.notifications.models import Notification
 from peerhub.notifications.service import notify, queue_mail
+from peerhub.plaintext import clean
 from peerhub.profiles import service as profiles
 from peerhub.profiles.availability import intervals
 from peerhub.profiles.models import AvailabilityWindow, Profile
 from peerhub.tandems import service as tandems
+from peerhub.tandems.models import Tandem
 from peerhub.web.urls import absolute_url, site_path
 
 TIMES_MIN, TIMES_MAX = 1, 3
@@ -299,15 +302,6 @@ def offered_times(
 # --- checking input ---------------------------------------------------------------
 
 
-def _clean_text(value: str | None, limit: int, field_name: str, required: str | None) -> str:
-    value = (value or "").replace("\r\n", "\n").strip()
-    if required and not value:
-        raise Invalid(required, field_name)
-    if len(value) > limit:
-        raise Invalid(_("Please use at most %(num)d characters.", num=limit), field_name)
-    return value
-
-
 def check_times(starts: list[datetime], length: int, now: datetime | None = None) -> list[datetime]:
     """1–3 distinct future times within 14 days, in five-minute steps. Raises Invalid."""
     now = now or utcnow()
@@ -337,7 +331,7 @@ def check_times(starts: list[datetime], length: int, now: datetime | None = None
 def _check_place(mode: str, place: str, requester: Profile, recipient: Profile, name: str) -> str:
     if mode not in MODES:
         raise Invalid(_("Choose a video call or a meeting in person."), "mode")
-    place = _clean_text(place, PLACE_MAX, "place", None)
+    place = clean(place, PLACE_MAX, "place", None)
     if mode == "video":
         if place:
             parts = urlsplit(place)
@@ -482,7 +476,7 @@ def send_request(
         source = "profile"
     if length not in LENGTHS:
         raise Invalid(_("The call lasts 20 or 30 minutes."), "length")
-    message = _clean_text(
+    message = clean(
         message,
         MESSAGE_MAX,
         "message",
@@ -647,7 +641,7 @@ def propose_times(
     or Invalid (bad times or note).
     """
     now = now or utcnow()
-    note = _clean_text(note, MESSAGE_MAX, "note", None)
+    note = clean(note, MESSAGE_MAX, "note", None)
     with transaction():
         intro = request_for(user, request_id, lock=True)
         starts = check_times(starts, intro.length_minutes, now)
@@ -770,7 +764,7 @@ def cancel_call(
     Again is harmless. Raises NotFound, Conflict (not scheduled, or begun) or Invalid (note).
     """
     now = now or utcnow()
-    note = _clean_text(note, MESSAGE_MAX, "note", None)
+    note = clean(note, MESSAGE_MAX, "note", None)
     with transaction():
         intro = request_for(user, request_id, lock=True)
         if intro.state == "cancelled":
@@ -818,7 +812,7 @@ def record_outcome(
     now = now or utcnow()
     if outcome not in OUTCOMES:
         raise Invalid(_("Choose “Let's continue” or “Not a fit”."), "outcome")
-    feedback = _clean_text(feedback, FEEDBACK_MAX, "feedback", None)
+    feedback = clean(feedback, FEEDBACK_MAX, "feedback", None)
     with transaction():
         intro = request_for(user, request_id, lock=True)
         mine = intro.outcome_of(user.id)
@@ -901,8 +895,6 @@ def close_for_block(blocker_id: int, blocked_id: int, now: datetime | None = Non
 
 def tandem_of(intro: IntroRequest):
     """The tandem that grew out of this request, if any."""
-    from peerhub.tandems.models import Tandem
-
     return db.session.scalar(select(Tandem).where(Tandem.intro_request_id == intro.id))
 
 
@@ -917,7 +909,7 @@ def post_message(
     Raises NotFound, Conflict (closed) or Invalid (empty or too long).
     """
     now = now or utcnow()
-    body = _clean_text(body, MESSAGE_MAX, "body", _("Write a message first."))
+    body = clean(body, MESSAGE_MAX, "body", _("Write a message first."))
     with transaction():
         intro = request_for(user, request_id, lock=True)
         if intro.state not in OPEN_STATES:
@@ -927,8 +919,6 @@ def post_message(
         intro.updated_at = now
         other = db.session.get(User, intro.other_id(user.id))
         # One mail per unread stretch: the first unread message mails, the rest only notify.
-        from peerhub.notifications.models import Notification
-
         link = site_path("intros.show", request_id=intro.id)
         unread = db.session.scalar(
             select(func.count())

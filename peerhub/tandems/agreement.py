@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from peerhub.errors import Invalid
+from peerhub.plaintext import clean
 from peerhub.web.timefmt import is_timezone
 
 SECTIONS = (
@@ -161,12 +162,7 @@ def content_hash(content: dict[str, Any]) -> str:
 
 
 def _text(data: dict, name: str, limit: int, required: str | None = None) -> str:
-    value = (data.get(name) or "").replace("\r\n", "\n").strip()
-    if required and not value:
-        raise Invalid(required, name)
-    if len(value) > limit:
-        raise Invalid(_("Please use at most %(num)d characters.", num=limit), name)
-    return value
+    return clean(data.get(name), limit, name, required)
 
 
 def _number(data: dict, name: str, bounds: tuple[int, int], message: str) -> int:

@@ -18,6 +18,13 @@ LINK_LABELS = {
 }
 
 
+def _note_of(tandem, actor: User | None) -> str:
+    """The note the acting member left with their step (ending, or the end of the term)."""
+    if actor is None:
+        return ""
+    return next((m.note or "" for m in tandem.members if m.user_id == actor.id), "")
+
+
 def mail_text(
     kind: str, tandem, member: User, actor: User | None, names: str, invitation=None, note=""
 ) -> dict:
@@ -63,8 +70,7 @@ def mail_text(
                 name=name,
             )
         )
-        quote = next((m.note for m in tandem.members if actor and m.user_id == actor.id), "") or ""
-        quote_label = _l("%(name)s left you a note:", name=name)
+        quote, quote_label = _note_of(tandem, actor), _l("%(name)s left you a note:", name=name)
     elif kind == "term_continue":
         paragraphs.append(
             _l(
@@ -81,8 +87,7 @@ def mail_text(
                 name=name,
             )
         )
-        quote = next((m.note for m in tandem.members if actor and m.user_id == actor.id), "") or ""
-        quote_label = _l("%(name)s left you a note:", name=name)
+        quote, quote_label = _note_of(tandem, actor), _l("%(name)s left you a note:", name=name)
     elif kind == "tandem_completed":
         paragraphs.append(
             _l(

@@ -23,8 +23,11 @@ from peerhub.errors import Conflict, Invalid, NotFound
 from peerhub.extensions import db, transaction, utcnow
 from peerhub.meetings.models import Series
 from peerhub.meetings.occurrences import Occurrence, first_day, occurrences
+from peerhub.notifications.service import notify, queue_mail
+from peerhub.plaintext import clean
 from peerhub.profiles.availability import local_instant
 from peerhub.tandems import agreement as texts
+from peerhub.tandems.mails import mail_text
 from peerhub.tandems.models import (
     BINDING_STATES,
     END_REASONS,
@@ -38,6 +41,7 @@ from peerhub.tandems.models import (
     TandemInvitation,
     TandemMember,
 )
+from peerhub.web.urls import absolute_url, site_path
 
 TERM_REMINDER = timedelta(days=14)  # before the term ends, members are asked how to go on
 
@@ -593,9 +597,7 @@ def leave_group(user: User, tandem_id: int, note: str = "", now: datetime | None
     the agreement in force stays signed by them. Raises NotFound (also when left already),
     Conflict (a pair, or the group ended) or Invalid (note too long)."""
     now = now or utcnow()
-    note = (note or "").strip()
-    if len(note) > NOTE_MAX:
-        raise Invalid(_("Please use at most %(num)d characters.", num=NOTE_MAX), "note")
+    note = clean(note, NOTE_MAX, "note")
     with transaction():
         tandem = tandem_for(user, tandem_id, lock=True)
         _require_editable(tandem)
@@ -621,9 +623,7 @@ def end_early(
     now = now or utcnow()
     if reason not in END_REASONS:
         raise Invalid(_("Choose a reason."), "reason")
-    note = (note or "").strip()
-    if len(note) > NOTE_MAX:
-        raise Invalid(_("Please use at most %(num)d characters.", num=NOTE_MAX), "note")
+    note = clean(note, NOTE_MAX, "note")
     with transaction():
         tandem = tandem_for(user, tandem_id, lock=True)
         if tandem.state == "ended":
@@ -664,9 +664,7 @@ def choose_at_term_end(
     now = now or utcnow()
     if choice not in TERM_CHOICES:
         raise Invalid(_("Choose to continue or to complete."), "choice")
-    note = (note or "").strip()
-    if len(note) > NOTE_MAX:
-        raise Invalid(_("Please use at most %(num)d characters.", num=NOTE_MAX), "note")
+    note = clean(note, NOTE_MAX, "note")
     with transaction():
         tandem = tandem_for(user, tandem_id, lock=True)
         agreement = agreement_of(tandem, lock=True)
@@ -719,9 +717,7 @@ def invite(
     from peerhub.profiles.service import member_for
 
     now = now or utcnow()
-    message = (message or "").strip()
-    if len(message) > NOTE_MAX:
-        raise Invalid(_("Please use at most %(num)d characters.", num=NOTE_MAX), "message")
+    message = clean(message, NOTE_MAX, "message")
     with transaction():
         tandem = tandem_for(user, tandem_id, lock=True)
         _require_editable(tandem)
@@ -960,10 +956,6 @@ def _tell(
 ) -> None:
     """Notify a member in the app and (when `mail`) by mail, in their language, in the
     caller's transaction."""
-    from peerhub.notifications.service import notify, queue_mail
-    from peerhub.tandems.mails import mail_text
-    from peerhub.web.urls import absolute_url, site_path
-
     endpoint, values = ("tandems.show", {"tandem_id": tandem.id})
     if invitation is not None:
         endpoint, values = ("tandems.invitation", {"invitation_id": invitation.id})

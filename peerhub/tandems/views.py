@@ -4,7 +4,7 @@ print it; end early, decide at the end of the term; invitations into a group."""
 from __future__ import annotations
 
 from babel.dates import get_day_names
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -14,7 +14,7 @@ from peerhub.errors import DomainError, NotFound
 from peerhub.extensions import db, utcnow
 from peerhub.intros.models import IntroRequest
 from peerhub.tandems import agreement as texts
-from peerhub.tandems import service
+from peerhub.tandems import history, service
 from peerhub.tandems.models import END_REASONS, GROUP_MAX, Tandem
 from peerhub.web.htmx import redirect_after_post, render, wants_fragment
 from peerhub.web.timefmt import timezone_names
@@ -91,19 +91,27 @@ def show(tandem_id: int):
     return render("tandems/show.html", None, **_page_context(_tandem(tandem_id)))
 
 
-@bp.post("/tandems/<int:tandem_id>/end")
-def end(tandem_id: int):
-    """End the tandem early, with a reason and optional private feedback."""
+def _refused_on_page(tandem_id: int, action) -> Response | None:
+    """Run an action of the tandem page: 404 for what the member may not see; a refusal
+    re-renders the page with its message and status. None when the action succeeded."""
     try:
-        service.end_early(
-            _me(), tandem_id, request.form.get("reason", ""), request.form.get("note", "")
-        )
+        action()
     except NotFound:
         abort(404)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
         return render("tandems/show.html", None, error.status, **_page_context(_tandem(tandem_id)))
+    return None
+
+
+@bp.post("/tandems/<int:tandem_id>/end")
+def end(tandem_id: int):
+    """End the tandem early, with a reason and optional private feedback."""
+    reason, note = request.form.get("reason", ""), request.form.get("note", "")
+    refused = _refused_on_page(tandem_id, lambda: service.end_early(_me(), tandem_id, reason, note))
+    if refused:
+        return refused
     flash(_("Your tandem has ended. Thank you for the time you gave each other."), "success")
     return redirect_after_post(url_for("tandems.show", tandem_id=tandem_id))
 
@@ -111,14 +119,10 @@ def end(tandem_id: int):
 @bp.post("/tandems/<int:tandem_id>/leave")
 def leave(tandem_id: int):
     """Leave a group of three or four; the others go on."""
-    try:
-        service.leave_group(_me(), tandem_id, request.form.get("note", ""))
-    except NotFound:
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return render("tandems/show.html", None, error.status, **_page_context(_tandem(tandem_id)))
+    note = request.form.get("note", "")
+    refused = _refused_on_page(tandem_id, lambda: service.leave_group(_me(), tandem_id, note))
+    if refused:
+        return refused
     flash(_("You have left the group. Thank you for the time you gave each other."), "success")
     return redirect_after_post(url_for("web.home"))
 
@@ -126,15 +130,12 @@ def leave(tandem_id: int):
 @bp.post("/tandems/<int:tandem_id>/term")
 def term(tandem_id: int):
     """At the end of the term: continue or complete."""
-    choice = request.form.get("choice", "")
-    try:
-        service.choose_at_term_end(_me(), tandem_id, choice, request.form.get("note", ""))
-    except NotFound:
-        abort(404)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return render("tandems/show.html", None, error.status, **_page_context(_tandem(tandem_id)))
+    choice, note = request.form.get("choice", ""), request.form.get("note", "")
+    refused = _refused_on_page(
+        tandem_id, lambda: service.choose_at_term_end(_me(), tandem_id, choice, note)
+    )
+    if refused:
+        return refused
     if choice == "continue":
         flash(_("Thank you. The next term is in your agreement: read it and sign it."), "success")
         return redirect_after_post(url_for("tandems.agreement", tandem_id=tandem_id))
@@ -295,8 +296,6 @@ def sign(tandem_id: int):
 @bp.get("/tandems/<int:tandem_id>/agreement/history")
 def agreement_history(tandem_id: int):
     """Every version with who changed what, the signatures, and a readable comparison."""
-    from peerhub.tandems import history
-
     tandem = _tandem(tandem_id)
     agreement = service.agreement_of(tandem)
     return render(
@@ -311,8 +310,6 @@ def agreement_history(tandem_id: int):
 @bp.get("/tandems/<int:tandem_id>/agreement/print")
 def agreement_print(tandem_id: int):
     """The agreement to print: content, signatures and their hashes."""
-    from peerhub.tandems import history
-
     tandem = _tandem(tandem_id)
     agreement = service.agreement_of(tandem)
     return render(
