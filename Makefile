@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 AXE := .cache/axe-core/axe.min.js
 AXE_VERSION := 4.14.1
+ICALJS := .cache/icaljs/node_modules/ical.js/package.json
+ICALJS_VERSION := 2.2.1
 CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -25,7 +27,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 setup: $(VENV)/.installed translations
 
-setup-test: $(VENV)/.installed-test translations $(AXE) $(CHROMIUM)
+setup-test: $(VENV)/.installed-test translations $(AXE) $(ICALJS) $(CHROMIUM)
 
 # Debian's Chromium drives the browser tests; Playwright never downloads a browser here.
 $(CHROMIUM):
@@ -37,6 +39,13 @@ $(AXE):
 	@command -v npm >/dev/null || { command -v apt-get >/dev/null && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
 	mkdir -p .cache/axe-core
 	cd .cache && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && tar xzf axe-core-$(AXE_VERSION).tgz -C axe-core --strip-components=1 package && rm axe-core-$(AXE_VERSION).tgz
+
+# ical.js (npm, the parser inside Thunderbird) expands our calendar files in tests/interop.
+$(ICALJS):
+	@command -v npm >/dev/null || { command -v apt-get >/dev/null && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	mkdir -p .cache/icaljs
+	npm install --prefix .cache/icaljs --no-save --no-package-lock --no-audit --no-fund --silent ical.js@$(ICALJS_VERSION)
+	test -f $@
 
 translations: $(VENV)/.installed
 	$(BIN)/pybabel -q compile -d peerhub/translations

@@ -57,8 +57,10 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
 
     from peerhub.accounts import models as _accounts  # noqa: F401 - register tables
+    from peerhub.calendar import models as _calendar  # noqa: F401
     from peerhub.intros import models as _intros  # noqa: F401
     from peerhub.matching import models as _matching  # noqa: F401
+    from peerhub.meetings import models as _meetings  # noqa: F401
     from peerhub.notifications import models as _notifications  # noqa: F401
     from peerhub.profiles import models as _profiles  # noqa: F401
     from peerhub.tandems import models as _tandems  # noqa: F401
@@ -68,9 +70,11 @@ def _register_blueprints(app: Flask) -> None:
     from peerhub import demo
     from peerhub.accounts import cli as accounts_cli
     from peerhub.accounts import views as accounts
+    from peerhub.calendar import views as calendar
     from peerhub.intros import cli as tick_cli
     from peerhub.intros import views as intros
     from peerhub.matching import views as matching
+    from peerhub.meetings import views as meetings
     from peerhub.moderation import views as moderation
     from peerhub.notifications import cli as mail_cli
     from peerhub.notifications import views as notifications
@@ -88,6 +92,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(moderation.bp)
     app.register_blueprint(intros.bp)
     app.register_blueprint(tandems.bp)
+    app.register_blueprint(meetings.bp)
+    app.register_blueprint(calendar.bp)
     app.register_blueprint(tick_cli.bp)
     app.register_blueprint(profile_seed.bp)
     app.register_blueprint(accounts_cli.bp)
@@ -95,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(demo.bp)
     app.register_blueprint(backup_cli.bp)
     accounts.init_app(app)
+    calendar.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     timefmt.init_app(app)

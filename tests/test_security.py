@@ -139,7 +139,24 @@ ID_FACTORIES = {
     "tandem_id": lambda app, owner: _intro_of_others(app, tandem=True),
     "section": lambda app, owner: "rules",
     "invitation_id": lambda app, owner: _invitation_of_others(app),
+    "series_id": lambda app, owner: _series_of_others(app),
+    "number": lambda app, owner: 0,
 }
+
+
+def _series_of_others(app) -> int:
+    """The session series of an active tandem of two others (its session 0 exists)."""
+    from peerhub.accounts.models import User
+    from peerhub.tandems import service
+    from peerhub.tandems.models import Tandem
+
+    tandem_id = _intro_of_others(app, tandem=True)
+    with app.app_context():
+        for member_id in db.session.get(Tandem, tandem_id).member_ids():
+            member = db.session.get(User, member_id)
+            service.sign(member, tandem_id, 1, member.display_name, True)
+        [series] = service.series_of(db.session.get(Tandem, tandem_id))
+        return series.id
 
 
 def _invitation_of_others(app) -> int:

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from peerhub.extensions import UTCDateTime, db, utcnow
@@ -48,6 +48,9 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the name, language or zone last changed: what others' calendar feeds show of a
+    # member (their Last-Modified must move with it). None: never since signing up.
+    details_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     consents: Mapped[list[Consent]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="Consent.given_at"
@@ -74,6 +77,22 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+    @property
+    def details_since(self) -> datetime:
+        """When what calendars show of the member last changed."""
+        return self.details_changed_at or self.created_at
+
+
+CALENDAR_DETAILS = ("display_name", "language", "timezone")
+
+
+@event.listens_for(User, "before_update")
+def _details_changed(mapper, connection, user: User) -> None:
+    """Every change of name, language or zone, wherever it is made, moves the timestamp."""
+    state = inspect(user)
+    if any(state.attrs[name].history.has_changes() for name in CALENDAR_DETAILS):
+        user.details_changed_at = utcnow()
 
 
 class Consent(db.Model):

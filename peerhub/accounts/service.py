@@ -318,6 +318,10 @@ def reset_password(token: str, new_password: str) -> User:
             raise Invalid(_("This reset link was already used. Please ask for a new one."))
         db.session.refresh(user)
         _password_changed(user)
+        # Whoever could reset the password may have seen the calendar feed's URL too.
+        from peerhub.calendar.service import revoke
+
+        revoke(user.id)
     security_log.info("password_reset user=%s", user.id)
     return user
 

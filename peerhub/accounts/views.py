@@ -212,7 +212,10 @@ def reset_password(token: str):
 # --- settings ---------------------------------------------------------------------
 
 
-def _settings_context(**forms):
+def settings_context(**forms):
+    """Everything the settings page shows, for the page and each of its cards alike."""
+    from peerhub.calendar.views import feed_context
+
     preferences = forms.get("preferences") or PreferencesForm(
         formdata=None, language=current_user.language, timezone=current_user.timezone
     )
@@ -221,6 +224,7 @@ def _settings_context(**forms):
         "password_form": forms.get("password_form") or ChangePasswordForm(formdata=None),
         "email_form": forms.get("email_form") or ChangeEmailForm(formdata=None),
         "saved": forms.get("saved"),
+        **feed_context(),
     }
 
 
@@ -228,7 +232,7 @@ def _settings_context(**forms):
 @login_required
 def settings():
     """The member's account settings: language and zone, password, e-mail address."""
-    return render("accounts/settings.html", None, **_settings_context())
+    return render("accounts/settings.html", None, **settings_context())
 
 
 @bp.post("/settings/preferences")
@@ -249,7 +253,7 @@ def save_preferences():
         "accounts/settings.html",
         "accounts/_preferences_form.html",
         status=422,
-        **_settings_context(preferences=form),
+        **settings_context(preferences=form),
     )
 
 
@@ -278,13 +282,13 @@ def change_password():
             return render(
                 "accounts/settings.html",
                 "accounts/_password_form.html",
-                **_settings_context(saved="password"),
+                **settings_context(saved="password"),
             )
     return render(
         "accounts/settings.html",
         "accounts/_password_form.html",
         status=422,
-        **_settings_context(password_form=form),
+        **settings_context(password_form=form),
     )
 
 
@@ -306,13 +310,13 @@ def change_email():
             return render(
                 "accounts/settings.html",
                 "accounts/_email_form.html",
-                **_settings_context(saved="email"),
+                **settings_context(saved="email"),
             )
     return render(
         "accounts/settings.html",
         "accounts/_email_form.html",
         status=422,
-        **_settings_context(email_form=form),
+        **settings_context(email_form=form),
     )
 
 

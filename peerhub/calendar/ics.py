@@ -5,8 +5,9 @@ turns a literal ``\\N`` in a text into a line break, leaves commas in ``NAME`` u
 writes ``TZID=UTC`` times as ``...Z``, and each of these breaks a rule. icalendar still formats
 the durations (``vDuration``), and the tests parse our bytes back with it.
 
-The calendar-level part (``calendar_document``, ``vtimezone_lines``, ``fold``) does not know
-about intro calls, so recurring series can reuse it with their own VEVENT blocks.
+A file holds single events (intro calls) and weekly series (a tandem's sessions, with their
+cancelled sessions as EXDATEs and moved ones as overrides of the same UID); the
+calendar-level part (``calendar_document``, ``vtimezone_lines``, ``fold``) serves both.
 """
 
 from __future__ import annotations
@@ -67,15 +68,77 @@ class SingleEvent:
             raise ValueError(f"unknown time zone {self.zone!r}") from error
 
 
-def calendar_bytes(name: str, events: Sequence[SingleEvent]) -> bytes:
+@dataclass(frozen=True)
+class Moved:
+    """One session of a series at another time: `planned` is where the rule put it."""
+
+    planned: datetime
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class SeriesEvent:
+    """A weekly series (every week or every two weeks) in its own zone: its first and last
+    planned starts, the sessions cancelled (EXDATE) and moved (overrides), and its texts."""
+
+    uid: str
+    zone: str
+    first_start: datetime
+    length: timedelta
+    interval: int
+    last_start: datetime
+    cancelled: tuple[datetime, ...]
+    moved: tuple[Moved, ...]
+    summary: str
+    description: str
+    location: str
+    url: str | None
+    sequence: int
+    status: str
+    stamp: datetime
+    created: datetime | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse a series that would break the rules; raises ValueError."""
+        moments = (self.first_start, self.last_start, self.stamp, *self.cancelled)
+        if any(moment.utcoffset() is None for moment in moments):
+            raise ValueError("series times must be timezone-aware")
+        if self.interval not in (1, 2):
+            raise ValueError("a series meets every week or every two weeks")
+        if self.length <= timedelta() or self.last_start < self.first_start:
+            raise ValueError("a series needs a length and a last session after its first")
+        if self.status not in STATUSES or self.sequence < 0:
+            raise ValueError("bad STATUS or SEQUENCE")
+        if len(set(self.cancelled)) != len(self.cancelled):
+            raise ValueError("a session is cancelled once")
+        planned = [m.planned for m in self.moved]
+        if len(set(planned)) != len(planned) or set(planned) & set(self.cancelled):
+            raise ValueError("a session is moved once, and never when it is cancelled")
+        try:
+            ZoneInfo(self.zone)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as error:
+            raise ValueError(f"unknown time zone {self.zone!r}") from error
+
+
+Event = SingleEvent | SeriesEvent
+
+
+def calendar_bytes(name: str, events: Sequence[Event]) -> bytes:
     """A whole VCALENDAR (METHOD:PUBLISH) as bytes, satisfying CALENDAR.md 1–18."""
     zone_years: dict[str, set[int]] = defaultdict(set)
+    blocks: list[list[str]] = []
     for event in events:
         zone = ZoneInfo(event.zone)
-        zone_years[event.zone].update(
-            (event.start.astimezone(zone).year, event.end.astimezone(zone).year)
-        )
-    return calendar_document(name, zone_years, [event_lines(event) for event in events])
+        if isinstance(event, SeriesEvent):
+            moments = [event.first_start, event.last_start + event.length]
+            moments += [m.start for m in event.moved] + [m.end for m in event.moved]
+            blocks += series_blocks(event)
+        else:
+            moments = [event.start, event.end]
+            blocks.append(event_lines(event))
+        zone_years[event.zone].update(moment.astimezone(zone).year for moment in moments)
+    return calendar_document(name, zone_years, blocks)
 
 
 def calendar_document(
@@ -130,6 +193,54 @@ def event_lines(event: SingleEvent) -> list[str]:
         lines.append(f"URL:{event.url}")
     lines.append("END:VEVENT")
     return lines
+
+
+def series_blocks(event: SeriesEvent) -> list[list[str]]:
+    """The master VEVENT of a series, then one override per moved session (same UID)."""
+    zone = ZoneInfo(event.zone)
+    weekday = WEEKDAYS[event.first_start.astimezone(zone).weekday()]
+    rule = f"FREQ=WEEKLY;INTERVAL={event.interval};BYDAY={weekday};WKST=MO"
+    # UNTIL in UTC, exactly the last session's start (a local or date-only UNTIL is read
+    # differently by different parsers).
+    rule += f";UNTIL={utc_value(event.last_start)}"
+    common = [
+        f"UID:{text(event.uid)}",
+        f"DTSTAMP:{utc_value(event.stamp)}",
+    ]
+    if event.created is not None:
+        common.append(f"CREATED:{utc_value(event.created)}")
+    common += [f"LAST-MODIFIED:{utc_value(event.stamp)}", f"SEQUENCE:{event.sequence}"]
+    texts_ = [f"SUMMARY:{text(event.summary)}", f"DESCRIPTION:{text(event.description)}"]
+    if event.location:
+        texts_.append(f"LOCATION:{text(event.location)}")
+    if event.url:
+        texts_.append(f"URL:{event.url}")
+    master = [
+        "BEGIN:VEVENT",
+        *common,
+        f"STATUS:{event.status}",
+        local_property("DTSTART", event.first_start, event.zone),
+        local_property("DTEND", event.first_start + event.length, event.zone),
+        f"RRULE:{rule}",
+        *(local_property("EXDATE", day, event.zone) for day in sorted(event.cancelled)),
+        *texts_,
+        "END:VEVENT",
+    ]
+    blocks = [master]
+    for moved in sorted(event.moved, key=lambda m: m.planned):
+        blocks.append(
+            [
+                "BEGIN:VEVENT",
+                *common,
+                local_property("RECURRENCE-ID", moved.planned, event.zone),
+                "STATUS:CONFIRMED",
+                local_property("DTSTART", moved.start, event.zone),
+                local_property("DTEND", moved.end, event.zone),
+                *texts_,
+                "END:VEVENT",
+            ]
+        )
+    return blocks
 
 
 def text(value: str) -> str:

@@ -6,6 +6,7 @@ import click
 from flask import Blueprint
 
 from peerhub.intros import service as intros
+from peerhub.meetings import service as meetings
 from peerhub.tandems import service as tandems
 
 bp = Blueprint("tick_cli", __name__, cli_group=None)
@@ -13,11 +14,13 @@ bp = Blueprint("tick_cli", __name__, cli_group=None)
 
 @bp.cli.command("tick")
 def tick() -> None:
-    """Expire unanswered intro requests, send reminders and after-call prompts, and ask
-    tandems near the end of their term how to go on (idempotent)."""
+    """Expire unanswered intro requests, send reminders and after-call prompts, ask tandems
+    near the end of their term how to go on, and remind members of tomorrow's sessions
+    (idempotent)."""
     report = intros.tick()
     click.echo(
         f"intro requests: {report.expired} expired, {report.reminded} reminded, "
         f"{report.prompted} asked to decide, {report.lapsed} closed undecided"
     )
     click.echo(f"tandems: {tandems.tick()} asked how to go on at the end of their term")
+    click.echo(f"sessions: {meetings.tick()} reminders sent")

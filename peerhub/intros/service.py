@@ -1079,15 +1079,35 @@ def _name(user_id: int | None) -> str:
     return user.display_name if user else ""
 
 
-def ics_for(intro: IntroRequest, viewer: User) -> bytes:
-    """The call as an iCalendar file in the viewer's zone and language (same UID always;
-    the SEQUENCE rises with every change of time or status)."""
+def call_status(intro: IntroRequest) -> str | None:
+    """The call's iCalendar STATUS, or None when it never had a time in anyone's calendar.
+
+    A call with a time is confirmed (also once it took place); moved and waiting for a new
+    time it is tentative; cancelled, or closed after a move, it is cancelled.
+    """
+    if intro.state == "cancelled":
+        return "CANCELLED"
+    if intro.scheduled_start is not None:
+        return "CONFIRMED"
+    if intro.sequence == 0 or not intro.slots:
+        return None  # never scheduled: no calendar has it
+    return "TENTATIVE" if intro.state == "pending" else "CANCELLED"
+
+
+def call_event(intro: IntroRequest, viewer: User) -> SingleEvent | None:
+    """The call as a calendar event in the viewer's zone and language (the same UID always;
+    the SEQUENCE rises with every change of time or status), or None without a time."""
     from flask_babel import force_locale
 
+    status = call_status(intro)
+    if status is None and intro.state == "pending" and intro.open_slots:
+        status = "TENTATIVE"  # a download of a pending request shows its first proposed time
+    if status is None:
+        return None
     other = db.session.get(User, intro.other_id(viewer.id))
     start = intro.scheduled_start or (intro.open_slots[0].start if intro.open_slots else None)
     if start is None:
-        raise NotFound("call")
+        return None
     end = intro.scheduled_end or start + timedelta(minutes=intro.length_minutes)
     with force_locale(viewer.language):
         summary = _("Intro call with %(name)s", name=other.display_name)
@@ -1099,10 +1119,8 @@ def ics_for(intro: IntroRequest, viewer: User) -> bytes:
             "A short, non-binding intro call on PeerHub to get to know each other. "
             "Afterwards, each of you tells PeerHub whether you want to continue."
         )
-        calendar_name = _("PeerHub intro call")
-    status = {"scheduled": "CONFIRMED", "pending": "TENTATIVE"}.get(intro.state, "CANCELLED")
     host = urlsplit(current_app.config["PEERHUB_BASE_URL"]).hostname or "peerhub"
-    event = SingleEvent(
+    return SingleEvent(
         uid=f"intro-{intro.id}@{host}",
         start=start,
         end=end,
@@ -1116,6 +1134,18 @@ def ics_for(intro: IntroRequest, viewer: User) -> bytes:
         stamp=intro.updated_at,
         created=intro.created_at,
     )
+
+
+def ics_for(intro: IntroRequest, viewer: User) -> bytes:
+    """The call as an iCalendar file in the viewer's zone and language. Raises NotFound
+    when the call has no time."""
+    from flask_babel import force_locale
+
+    event = call_event(intro, viewer)
+    if event is None:
+        raise NotFound("call")
+    with force_locale(viewer.language):
+        calendar_name = _("PeerHub intro call")
     return calendar_bytes(calendar_name, [event])
 
 

@@ -61,13 +61,24 @@ MAIL_SUBJECTS = {
     "tandem_group_formed": _l("Your group with %(names)s is forming"),
     "tandem_invitation_declined": _l("%(name)s will not join your group"),
     "term_ending": _l("Your term with %(names)s ends soon"),
+    "session_reminder": _l("Reminder: your session with %(names)s on %(when)s"),
+    "session_cancelled": _l("%(name)s cancelled your session on %(when)s"),
+    "session_cancelled_late": _l("At short notice: %(name)s cancelled your session on %(when)s"),
+    "session_restored": _l("Your session on %(when)s takes place after all"),
+    "session_moved": _l("%(name)s moved a session to %(when)s"),
+    "series_changed": _l("%(name)s changed the time of your sessions"),
+    "series_paused": _l("%(name)s paused your sessions"),
+    "series_resumed": _l("Your sessions take place again"),
+    "series_ended": _l("%(name)s ended your regular sessions"),
+    "no_shows": _l("Time to talk: the no-shows your agreement names are reached"),
+    "no_shows_you": _l("Time to talk: the no-shows your agreement names are reached"),
 }
 
 # Mails that share one template file (their text is chosen by the caller).
 MAIL_FILES = {
     kind: "update"
     for kind in MAIL_SUBJECTS
-    if kind.startswith(("intro_", "tandem_", "agreement_", "term_"))
+    if kind.startswith(("intro_", "tandem_", "agreement_", "term_", "session_", "series_", "no_"))
 }
 
 NOTIFICATION_TEXTS = {
@@ -128,6 +139,23 @@ NOTIFICATION_TEXTS = {
     ),
     "tandem_invitation_declined": _l("%(name)s will not join your group this time."),
     "term_ending": _l("Your term with %(names)s ends in two weeks: decide how to go on."),
+    "session_cancelled": _l("%(name)s cancelled your session on %(when)s."),
+    "session_cancelled_late": _l(
+        "%(name)s cancelled your session on %(when)s, later than your agreement's notice."
+    ),
+    "session_restored": _l("%(name)s took back the cancellation: %(when)s takes place."),
+    "session_moved": _l("%(name)s moved a session to %(when)s."),
+    "series_changed": _l("%(name)s changed your sessions: %(every)s, from %(when)s on."),
+    "series_paused": _l("%(name)s paused your sessions from %(when)s to %(until)s."),
+    "series_resumed": _l("%(name)s ended the pause: your sessions take place from %(when)s."),
+    "series_ended": _l("%(name)s ended your regular sessions early."),
+    "no_shows": _l(
+        "Sessions %(name)s missed without cancelling: %(num)d. Time to talk, as your agreement "
+        "says."
+    ),
+    "no_shows_you": _l(
+        "Sessions you missed without cancelling: %(num)d. Time to talk, as your agreement says."
+    ),
 }
 
 MAX_BACKOFF = timedelta(hours=1)

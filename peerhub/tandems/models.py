@@ -201,3 +201,19 @@ class TandemInvitation(db.Model):
     state: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TandemDeparture(db.Model):
+    """A member who left a group while the others go on, and when: their calendar feed
+    still carries the group's series for a while, cancelled, so it leaves their calendar
+    instead of lingering there."""
+
+    __tablename__ = "tandem_departure"
+
+    tandem_id: Mapped[int] = mapped_column(
+        ForeignKey("tandem.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    left_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -21,11 +21,10 @@ from sqlalchemy import func, select, update
 from peerhub.accounts.models import User
 from peerhub.errors import Conflict, Invalid, NotFound
 from peerhub.extensions import db, transaction, utcnow
+from peerhub.meetings import series
 from peerhub.meetings.models import Series
-from peerhub.meetings.occurrences import Occurrence, first_day, occurrences
 from peerhub.notifications.service import notify, queue_mail
 from peerhub.plaintext import clean
-from peerhub.profiles.availability import local_instant
 from peerhub.tandems import agreement as texts
 from peerhub.tandems.mails import mail_text
 from peerhub.tandems.models import (
@@ -38,6 +37,7 @@ from peerhub.tandems.models import (
     AgreementVersion,
     Signature,
     Tandem,
+    TandemDeparture,
     TandemInvitation,
     TandemMember,
 )
@@ -183,46 +183,16 @@ def status_of(tandem: Tandem, agreement: Agreement) -> AgreementStatus:
 
 
 def series_of(tandem: Tandem) -> list[Series]:
-    return list(
-        db.session.scalars(
-            select(Series)
-            .where(Series.tandem_id == tandem.id)
-            .order_by(Series.starts_on, Series.id)
-        )
-    )
+    """The tandem's series in order (with their session records)."""
+    return series.series_of(tandem.id)
 
 
-@dataclass(frozen=True)
-class Session:
-    """An upcoming session, and in a group who brings the case and who moderates."""
-
-    occurrence: Occurrence
-    series: Series
-    case_giver_id: int | None = None
-    moderator_id: int | None = None
-
-
-def next_sessions(tandem: Tandem, now: datetime | None = None, limit: int = 4) -> list[Session]:
-    """The next sessions of the tandem's active series; in a group the roles rotate through
+def next_sessions(
+    tandem: Tandem, now: datetime | None = None, limit: int = 4
+) -> list[series.Session]:
+    """The next sessions of the tandem that take place; in a group the roles rotate through
     the members in their order, one step per session (counted across a change of rhythm)."""
-    now = now or utcnow()
-    out: list[Session] = []
-    ids = tandem.member_ids()
-    held_before = 0  # sessions of earlier series, so a new rhythm does not restart the turns
-    for series in series_of(tandem):
-        if series.state == "cancelled":
-            continue
-        if series.state != "active":
-            held_before += sum(1 for _ in occurrences(series))
-            continue
-        for occurrence in occurrences(series, after=now, limit=limit):
-            roles = (None, None)
-            if len(ids) > 2:
-                turn = held_before + occurrence.index
-                roles = (ids[turn % len(ids)], ids[(turn + 1) % len(ids)])
-            out.append(Session(occurrence, series, *roles))
-    out.sort(key=lambda s: s.occurrence.start)
-    return out[:limit]
+    return series.next_sessions(tandem, now or utcnow(), limit)
 
 
 # --- forming -------------------------------------------------------------------------------
@@ -508,7 +478,8 @@ def _in_force(tandem: Tandem, agreement: Agreement, now: datetime) -> None:
     if agreement.in_force_version == agreement.version:
         return
     old = agreement.in_force_version
-    old_term = version_content(agreement, old)["term"] if old is not None else None
+    previous = version_content(agreement, old) if old is not None else None
+    old_term = previous["term"] if previous is not None else None
     agreement.in_force_version = agreement.version
     content = agreement.content
     first = tandem.state == "forming"
@@ -520,72 +491,13 @@ def _in_force(tandem: Tandem, agreement: Agreement, now: datetime) -> None:
     if first:
         tandem.state, tandem.activated_at = "active", now
     tandem.updated_at = now
-    _follow_agreement(tandem, agreement.version, content, now)
+    series.follow_agreement(tandem.id, agreement.version, content, previous, now)
     every = timedelta(weeks=content["review"]["every_weeks"])
     start, _end = texts.term_dates(content)
     tandem.next_check_in_on = max(start, now.date()) + every
     for member in tandem.members:
         user = db.session.get(User, member.user_id)
         _tell(user, "tandem_active" if first else "agreement_in_force", tandem, None)
-
-
-def _follow_agreement(tandem: Tandem, version: int, content: dict[str, Any], now: datetime) -> None:
-    """Make the series match rhythm and term: the running series ends before its next
-    session and a new one begins there (the past stays as it was); unchanged, nothing moves."""
-    rhythm = content["rhythm"]
-    start, end = texts.term_dates(content)
-    wanted = {
-        "interval_weeks": 2 if rhythm["frequency"] == "biweekly" else 1,
-        "weekday": rhythm["weekday"],
-        "start_minute": texts.start_minute(content),
-        "zone": rhythm["zone"],
-        "length_minutes": rhythm["length"],
-    }
-    running = [s for s in series_of(tandem) if s.state == "active"]
-    # The first session of the new series is the next one still to come, in its own zone.
-    begin = max(start, now.astimezone(ZoneInfo(wanted["zone"])).date())
-    first = first_day(begin, wanted["weekday"])
-    if local_instant(first, wanted["start_minute"], wanted["zone"]) <= now:
-        begin = first + timedelta(days=1)
-    for series in running:
-        same = all(getattr(series, k) == v for k, v in wanted.items())
-        if same and series.starts_on <= begin:
-            if series.ends_on != end:
-                series.ends_on = max(end, series.starts_on)
-                series.sequence += 1
-                series.updated_at = now
-            series.agreement_version = version
-            return
-        _end_series(series, now)
-    if first_day(begin, wanted["weekday"]) > end:
-        return  # no session left in this term
-    db.session.add(
-        Series(
-            tandem_id=tandem.id,
-            agreement_version=version,
-            starts_on=begin,
-            ends_on=end,
-            created_at=now,
-            updated_at=now,
-            **wanted,
-        )
-    )
-
-
-def _end_series(series: Series, now: datetime) -> None:
-    """End a series before its next session (the sessions held stay), or drop it whole when
-    none was held yet."""
-    held = list(occurrences(series, limit=None))
-    past = [o for o in held if o.start <= now]
-    if not past:
-        series.state = "cancelled"  # never met: the whole series is called off
-    else:
-        # the series' dates are local to its zone; the UTC date can differ by a day
-        last_day = past[-1].start.astimezone(ZoneInfo(series.zone)).date()
-        series.ends_on = max(series.starts_on, last_day)
-        series.state = "ended"
-    series.sequence += 1
-    series.updated_at = now
 
 
 # --- ending and the end of the term ------------------------------------------------------
@@ -606,6 +518,7 @@ def leave_group(user: User, tandem_id: int, note: str = "", now: datetime | None
         others = partners(tandem, user.id)
         tandem.members = [m for m in tandem.members if m.user_id != user.id]
         tandem.updated_at = now
+        db.session.merge(TandemDeparture(tandem_id=tandem.id, user_id=user.id, left_at=now))
         db.session.flush()
         for other in others:
             _tell(other, "tandem_left", tandem, user, note=note)
@@ -635,9 +548,7 @@ def end_early(
         mine = next(m for m in tandem.members if m.user_id == user.id)
         if note:
             mine.note = note
-        for series in series_of(tandem):
-            if series.state == "active":
-                _end_series(series, now)
+        series.end_all(tandem.id, now, user.id)
         _withdraw_invitations(tandem, now)
         for other in partners(tandem, user.id):
             _tell(other, "tandem_ended", tandem, user)
@@ -855,6 +766,9 @@ def answer_invitation(
             position = max((m.position for m in tandem.members), default=-1) + 1
             tandem.members.append(TandemMember(user_id=user.id, position=position, joined_at=now))
             tandem.updated_at = now
+            departed = db.session.get(TandemDeparture, (tandem.id, user.id))
+            if departed is not None:  # back in the group: its sessions are theirs again
+                db.session.delete(departed)
         invitation.state, invitation.answered_at = wanted, now
         db.session.flush()
         for member in tandem.members:

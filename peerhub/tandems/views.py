@@ -13,6 +13,7 @@ from peerhub.accounts.models import User
 from peerhub.errors import DomainError, NotFound
 from peerhub.extensions import db, utcnow
 from peerhub.intros.models import IntroRequest
+from peerhub.meetings import service as meetings
 from peerhub.tandems import agreement as texts
 from peerhub.tandems import history, service
 from peerhub.tandems.models import END_REASONS, GROUP_MAX, Tandem
@@ -54,6 +55,12 @@ def _names(tandem: Tandem) -> dict[int, str]:
 def _page_context(tandem: Tandem, **extra) -> dict:
     me = _me()
     agreement = service.agreement_of(tandem)
+    sessions = meetings.overview(tandem)
+    no_shows = []
+    if tandem.state == "active" and agreement.in_force_version:
+        limit = meetings.no_show_limit(tandem)
+        counts = meetings.no_show_counts(tandem, sessions.sessions)
+        no_shows = [(uid, n) for uid, n in sorted(counts.items()) if n >= limit]
     intro = (
         db.session.get(IntroRequest, tandem.intro_request_id) if tandem.intro_request_id else None
     )
@@ -71,7 +78,9 @@ def _page_context(tandem: Tandem, **extra) -> dict:
         "agreement": agreement,
         "content": agreement.content,
         "agreement_status": service.status_of(tandem, agreement),
-        "sessions": service.next_sessions(tandem),
+        "sessions": sessions,
+        "no_shows": no_shows,
+        "no_show_rule": meetings.in_force(tandem)["cancellation"]["repeated"] if no_shows else "",
         "term_ending": service.term_ending(tandem, agreement, utcnow().date()),
         "term_end": in_force["term"]["end"] if in_force else None,
         "intro": intro,

@@ -48,7 +48,9 @@ def set_security_headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.endpoint != "static":
+    if request.endpoint != "static" and "Cache-Control" not in headers:
+        # Private pages are never cached; a response that set its own policy (the calendar
+        # feed, which clients revalidate) keeps it.
         headers["Cache-Control"] = "no-store"
     return response
 

@@ -8,8 +8,9 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from peerhub.accounts.service import set_language as save_language
-from peerhub.extensions import db
+from peerhub.extensions import db, utcnow
 from peerhub.intros import service as intros
+from peerhub.meetings import service as meetings
 from peerhub.profiles import service as profiles
 from peerhub.web.errors import error_response
 from peerhub.web.htmx import redirect_after_post, render
@@ -21,11 +22,22 @@ bp = Blueprint("web", __name__)
 @bp.get("/")
 def home():
     """The front page: what PeerHub is, or the member's starting points."""
-    completeness = overview = None
+    completeness = overview = sessions = None
     if current_user.is_authenticated:
-        completeness = profiles.completeness(profiles.profile_view(current_user.id))
-        overview = intros.overview(current_user._get_current_object(), past=0)
-    return render("web/home.html", None, completeness=completeness, overview=overview)
+        me = current_user._get_current_object()
+        completeness = profiles.completeness(profiles.profile_view(me.id))
+        overview = intros.overview(me, past=0)
+        upcoming = meetings.next_across(me)
+        names = meetings.names_for(upcoming)
+        sessions = [(s, meetings.partner_names(s, names, me.id)) for s in upcoming]
+    return render(
+        "web/home.html",
+        None,
+        completeness=completeness,
+        overview=overview,
+        sessions=sessions,
+        now=utcnow(),
+    )
 
 
 @bp.get("/privacy")
