@@ -191,17 +191,42 @@ def _demo_intros(users: dict[str, User]) -> None:
 
 
 def _demo_tandem(bob: User, crowd: list[User]) -> None:
-    """Bob already works with a crowd member: their agreement is signed and sessions run."""
+    """Bob already works with a crowd member: they signed their agreement five weeks ago, so
+    sessions lie behind them (who came, notes) and ahead (one cancelled, one moved)."""
+    from datetime import timedelta
+
+    from peerhub.meetings import series as timeline
+    from peerhub.meetings import service as meetings
     from peerhub.tandems import service as tandems
 
     partner = next((m for m in reversed(crowd) if tandems.has_room(m.id)), None)
     if partner is None or not tandems.has_room(bob.id):
         return
+    began = utcnow() - timedelta(days=35)
     with transaction():
-        tandem = tandems.start_tandem([bob.id, partner.id])
+        tandem = tandems.start_tandem([bob.id, partner.id], now=began)
     version = tandems.agreement_of(tandem).version
     for member in (bob, partner):
-        tandems.sign(member, tandem.id, version, member.display_name, True)
+        tandems.sign(member, tandem.id, version, member.display_name, True, now=began)
+    now = utcnow()
+    sessions = timeline.timeline(timeline.series_of(tandem.id))
+    held = [s for s in sessions if s.end <= now]
+    for session in held:
+        meetings.record_attendance(bob, session.series.id, session.number, [], now=now)
+    if held:
+        notes = {
+            "update": "New role in the team since Monday; Bob's workshop went well.",
+            "topic": "Saying no to meetings without an agenda: what Bob tried, what stopped him.",
+            "next_steps": "Block two mornings a week; try the 'agenda or no meeting' rule once.",
+        }
+        meetings.save_notes(bob, held[-1].series.id, held[-1].number, notes, 0, now=now)
+    coming = [s for s in sessions if s.start > now + timedelta(days=2)]
+    if len(coming) >= 3:
+        meetings.cancel_session(
+            partner, coming[1].series.id, coming[1].number, "A work trip, sorry!", now=now
+        )
+        later = coming[2].start + timedelta(days=1)
+        meetings.move_session(bob, coming[2].series.id, coming[2].number, later, now=now)
 
 
 def _open_demo_round(moderator_id: int, carol_id: int) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from peerhub.accounts.models import User
 from peerhub.extensions import db
 from peerhub.meetings import series as timeline
+from peerhub.profiles.models import Profile
 from peerhub.tandems import service as tandems
 from peerhub.tandems.models import Tandem
 from tests.intro_factories import _context, ready
@@ -26,7 +27,10 @@ def user(persona) -> User:
 def active_tandem(app, *personas, now: datetime = NOW, **sections: dict) -> int:
     """An active tandem of the personas (complete profiles), after the first member saved
     `sections` (e.g. rhythm={...}, term={...}) and everyone signed; returns its id."""
-    ready(app, *personas)
+    with _context(app):
+        fresh = [p for p in personas if db.session.get(Profile, p.id) is None]
+        db.session.rollback()  # end this read: ready() writes from its own context
+    ready(app, *fresh)
     with _context(app):
         tandem = tandems.start_tandem([p.id for p in personas], now=now)
         db.session.commit()

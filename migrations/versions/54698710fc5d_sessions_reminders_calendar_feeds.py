@@ -1,4 +1,4 @@
-"""sessions, reminders, calendar feeds
+"""sessions: records of single sessions, absences, reminders; calendar feeds; departures
 
 Revision ID: 54698710fc5d
 Revises: 8e44e7e8a958
@@ -98,6 +98,9 @@ def upgrade():
         batch_op.add_column(sa.Column('details_changed_at', sa.DateTime(timezone=True), nullable=True))
 
     # ### end Alembic commands ###
+    # Series made before reminders existed: the next tick looks at each once and points it
+    # at its next session (or at nothing, once it is over).
+    op.execute("UPDATE series SET next_session_at = updated_at WHERE state <> 'cancelled'")
 
 
 def downgrade():

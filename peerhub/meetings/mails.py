@@ -41,6 +41,7 @@ def mail_text(
     until: str = "",
     count: int = 0,
     rules: str = "",
+    was: str = "",
 ) -> dict:
     """Paragraphs, quote and link label of a session mail."""
     name = actor.display_name if actor else ""
@@ -83,7 +84,12 @@ def mail_text(
         paragraphs.append(calendar)
     elif kind == "session_moved":
         paragraphs.append(
-            _l("%(name)s moved one of your sessions to %(when)s.", name=name, when=when)
+            _l(
+                "%(name)s moved your session of %(was)s to %(when)s.",
+                name=name,
+                was=was,
+                when=when,
+            )
         )
         paragraphs.append(calendar)
     elif kind == "series_changed":

@@ -71,11 +71,17 @@ class Session:
         return (self.series.id, self.number)
 
 
-def series_of(tandem_id: int, with_records: bool = True) -> list[Series]:
-    """A tandem's series in order, each with its session records loaded in the same read."""
-    query = select(Series).where(Series.tandem_id == tandem_id)
-    if with_records:
-        query = query.options(selectinload(Series.records))
+def series_of(tandem_id: int) -> list[Series]:
+    """A tandem's series in order, each with its session records loaded in the same read.
+
+    Always read afresh: a change that waited for the tandem's lock must see what the change
+    before it wrote, not what this session read earlier (PostgreSQL, READ COMMITTED)."""
+    query = (
+        select(Series)
+        .where(Series.tandem_id == tandem_id)
+        .options(selectinload(Series.records))
+        .execution_options(populate_existing=True)
+    )
     return list(db.session.scalars(query.order_by(Series.starts_on, Series.id)))
 
 
@@ -219,6 +225,8 @@ def start_series(
     series = Series(
         tandem_id=tandem_id,
         agreement_version=version,
+        state="active",  # set now, not at the flush: refresh_next reads it below
+        sequence=0,
         starts_on=begin,
         ends_on=end,
         created_at=now,

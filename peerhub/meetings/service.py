@@ -9,7 +9,6 @@ change calendars must see raises the series' SEQUENCE (`series.touch`). No reque
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -40,7 +39,7 @@ from peerhub.plaintext import clean
 from peerhub.tandems import agreement as texts
 from peerhub.tandems import service as tandems
 from peerhub.tandems.models import Tandem
-from peerhub.web.timefmt import is_timezone, zoned
+from peerhub.web.timefmt import zoned
 from peerhub.web.urls import absolute_url, site_path
 
 REMINDER_LEAD = timedelta(hours=24)  # the reminder goes out a day before the session
@@ -60,12 +59,14 @@ class Overview:
 
     @property
     def past(self) -> list[Session]:
-        return [s for s in self.sessions if s.begun(self.now)]
+        """Sessions that are over."""
+        return [s for s in self.sessions if s.end <= self.now]
 
     @property
     def coming(self) -> list[Session]:
-        """Sessions still to begin, cancelled ones included (they say so)."""
-        return sorted((s for s in self.sessions if not s.begun(self.now)), key=lambda s: s.start)
+        """Sessions not over yet (one going on now included), cancelled ones too (they say
+        so), soonest first: the same list as the dashboard's."""
+        return sorted((s for s in self.sessions if s.end > self.now), key=lambda s: s.start)
 
     @property
     def next(self) -> Session | None:
@@ -74,7 +75,7 @@ class Overview:
     @property
     def paused_until(self) -> date | None:
         """The day of the last paused session still to come, while a pause lasts."""
-        paused = [s for s in self.coming if s.paused]
+        paused = [s for s in self.coming if s.paused and not s.begun(self.now)]
         if not paused:
             return None
         return timeline_of.local_day(paused[-1].start, paused[-1].series.zone)
@@ -218,11 +219,12 @@ def cancel_session(
         late = session.start - now < timedelta(hours=notice_hours(tandem))
         record.state, record.cancel_kind, record.cancel_reason = "cancelled", "single", reason
         record.cancelled_by_id, record.cancelled_at, record.late = user.id, now, late
-        record.moved_start = record.moved_end = record.moved_by_id = None
         record.updated_at = now
         timeline_of.touch(session.series, now, user.id)
         kind = "session_cancelled_late" if late else "session_cancelled"
+        # told at the time it was to take place; taken back, it takes place as planned
         _tell_others(tandem, user, kind, session, reason=reason)
+        record.moved_start = record.moved_end = record.moved_by_id = None
     return record
 
 
@@ -233,12 +235,19 @@ def restore_session(
     takes place at its planned time. Raises NotFound or Conflict."""
     now = now or utcnow()
     with transaction():
-        tandem, session, _all = session_for(user, series_id, number, lock=True)
+        tandem, session, sessions = session_for(user, series_id, number, lock=True)
         if not session.cancelled:
             return session.record
         _require_running(tandem)
         if session.begun(now):
             raise Conflict(_("This session would have begun already."))
+        if _overlapping(session, sessions):
+            raise Conflict(
+                _(
+                    "Another session was moved into this time. Move that one first, then take "
+                    "this cancellation back."
+                )
+            )
         record = session.record
         record.state, record.cancel_kind, record.cancel_reason = "scheduled", None, ""
         record.cancelled_by_id = record.cancelled_at = None
@@ -246,6 +255,15 @@ def restore_session(
         timeline_of.touch(session.series, now, user.id)
         _tell_others(tandem, user, "session_restored", session)
     return record
+
+
+def _overlapping(session: Session, sessions: list[Session]) -> bool:
+    """Whether a session taking place at its planned time would overlap another one."""
+    start, end = session.occurrence.start, session.occurrence.end
+    return any(
+        not other.cancelled and other.key != session.key and other.start < end and start < other.end
+        for other in sessions
+    )
 
 
 def move_session(
@@ -269,6 +287,17 @@ def move_session(
             return session.record  # already there: nothing changes
         end = start + timedelta(minutes=session.series.length_minutes)
         _check_between(session, sessions, start, end, now, user)
+        term_start, term_end = _term(tandem)
+        if not term_start <= timeline_of.local_day(start, session.series.zone) <= term_end:
+            raise Invalid(
+                _(
+                    "That is outside your term (%(start)s to %(end)s).",
+                    start=texts.long_date(term_start.isoformat()),
+                    end=texts.long_date(term_end.isoformat()),
+                ),
+                "start",
+            )
+        was = session.start
         record = _record(session, now)
         planned = start == session.occurrence.start
         record.moved_start = None if planned else start
@@ -277,7 +306,7 @@ def move_session(
         record.updated_at = now
         timeline_of.touch(session.series, now, user.id)
         moved = Session(session.series, session.occurrence, record)
-        _tell_others(tandem, user, "session_moved", moved)
+        _tell_others(tandem, user, "session_moved", moved, was=was)
     return record
 
 
@@ -303,8 +332,8 @@ def _check_between(
     if low is not None and (start < low.end or start <= low.occurrence.start):
         raise Invalid(
             _(
-                "That is not after the session before it (%(when)s). A session moves "
-                "between the sessions before and after it.",
+                "That is not after the session before it (%(when)s). A session can only move "
+                "to a time between the sessions before and after it.",
                 when=zoned(low.start, user.timezone),
             ),
             "start",
@@ -312,15 +341,18 @@ def _check_between(
     if high is not None and (end > high.start or start >= high.occurrence.start):
         raise Invalid(
             _(
-                "That runs into the next session (%(when)s). A session moves between the "
-                "sessions before and after it.",
+                "That runs into the next session (%(when)s). A session can only move to a "
+                "time between the sessions before and after it.",
                 when=zoned(high.start, user.timezone),
             ),
             "start",
         )
     if abs(start - session.occurrence.start) >= reach:
         raise Invalid(
-            _("Choose a time within a rhythm's step of its planned time."),
+            _(
+                "Choose a time closer to the planned one than two sessions are apart in your "
+                "rhythm."
+            ),
             "start",
         )
 
@@ -354,7 +386,9 @@ def record_attendance(
         record.attendance_at, record.attendance_by_id = now, user.id
         record.updated_at = now
         db.session.flush()
-        after = no_show_counts(tandem, sessions)
+        # the session read above may have had no record yet: count it with the one written
+        held = Session(session.series, session.occurrence, record)
+        after = no_show_counts(tandem, [held if s.key == held.key else s for s in sessions])
         limit = no_show_limit(tandem)
         for uid in absent:
             if before[uid] < limit <= after[uid]:
@@ -368,8 +402,8 @@ class StaleNotes(Conflict):
     def __init__(self, record: SessionRecord, yours: dict[str, str], by: str) -> None:
         super().__init__(
             _(
-                "%(name)s saved these notes while you were writing. Their notes are shown; "
-                "yours are below, to add what is missing.",
+                "%(name)s saved these notes while you were writing. The form now holds their "
+                "notes; your words are right here, to add what is missing.",
                 name=by,
             )
         )
@@ -385,7 +419,7 @@ def save_notes(
     parts: dict[str, str | None],
     base: int,
     now: datetime | None = None,
-) -> SessionRecord:
+) -> SessionRecord | None:
     """Save the shared notes of a session (personal update, main topic, next steps), based
     on the version the member read. Identical words change nothing; a save over someone's
     newer notes raises StaleNotes. Raises NotFound, Conflict or Invalid (too long)."""
@@ -394,6 +428,8 @@ def save_notes(
     with transaction():
         tandem, session, _all = session_for(user, series_id, number, lock=True)
         _require_running(tandem)
+        if session.record is None and not any(notes.values()):
+            return None  # nothing written, nothing to keep
         record = _record(session, now)
         current = {part: (record.notes or {}).get(part, "") for part in NOTE_PARTS}
         if notes == current:
@@ -409,9 +445,6 @@ def save_notes(
 
 # --- the whole series -------------------------------------------------------------------------
 
-START = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
-
-
 def rhythm_fields(
     frequency: str | None,
     weekday: str | int | None,
@@ -419,30 +452,11 @@ def rhythm_fields(
     zone: str | None,
     length: str | int | None,
 ) -> dict[str, Any]:
-    """A rhythm from a form, as series fields. Raises Invalid naming the field."""
-    if frequency not in ("weekly", "biweekly"):
-        raise Invalid(_("Choose weekly or every two weeks."), "frequency")
-    try:
-        day = int(str(weekday))
-    except ValueError:
-        raise Invalid(_("Choose a weekday."), "weekday") from None
-    if not 0 <= day <= 6:
-        raise Invalid(_("Choose a weekday."), "weekday")
-    match = START.fullmatch((start or "").strip())
-    if match is None:
-        raise Invalid(_("Give the start time as hours and minutes, such as 18:00."), "start")
-    zone = (zone or "").strip()
-    if not is_timezone(zone):
-        raise Invalid(_("Choose a time zone from the list."), "zone")
-    if str(length) not in ("60", "90"):
-        raise Invalid(_("A session lasts 60 or 90 minutes."), "length")
-    return {
-        "interval_weeks": 2 if frequency == "biweekly" else 1,
-        "weekday": day,
-        "start_minute": int(match[1]) * 60 + int(match[2]),
-        "zone": zone,
-        "length_minutes": int(str(length)),
-    }
+    """A rhythm from a form, checked as the agreement's rhythm section is, as series
+    fields. Raises Invalid naming the field."""
+    form = {"frequency": frequency, "weekday": weekday, "start": start, "zone": zone}
+    rhythm = texts.clean_section("rhythm", {**form, "length": length}, {}, date.today())
+    return timeline_of.rhythm_of({"rhythm": rhythm})
 
 
 def _first_day(value: date | None, zone: str, now: datetime, term_end: date) -> date:
@@ -466,7 +480,12 @@ def _running_tandem(user: User, tandem_id: int) -> Tandem:
     tandem = tandems.tandem_for(user, tandem_id, lock=True)
     if tandem.state != "active":
         _require_running(tandem)
-        raise Conflict(_("Your term is complete; only the sessions left in it take place."))
+        raise Conflict(
+            _(
+                "Your tandem is completing: only the sessions left in its term take place, and "
+                "each of them can still be moved or cancelled."
+            )
+        )
     return tandem
 
 
@@ -525,6 +544,8 @@ def pause_series(
         paused = [s for s in overview_.coming if not s.cancelled and begins <= s.start < until]
         if not paused:
             raise Invalid(_("There is no session to pause in those weeks."), "from")
+        # told with the times the sessions had (a moved one at its new time)
+        _tell_others(tandem, user, "series_paused", paused[0], last=paused[-1])
         records = []
         for session in paused:
             record = _record(session, now)
@@ -535,7 +556,6 @@ def pause_series(
             records.append(record)
         for series in {s.series.id: s.series for s in paused}.values():
             timeline_of.touch(series, now, user.id)
-        _tell_others(tandem, user, "series_paused", paused[0], last=paused[-1])
     return records
 
 
@@ -545,7 +565,10 @@ def resume_series(user: User, tandem_id: int, now: datetime | None = None) -> in
     now = now or utcnow()
     with transaction():
         tandem = _running_tandem(user, tandem_id)
-        paused = [s for s in overview(tandem, now).coming if s.paused]
+        sessions = overview(tandem, now).sessions
+        paused = [
+            s for s in sessions if s.paused and not s.begun(now) and not _overlapping(s, sessions)
+        ]
         for session in paused:
             record = session.record
             record.state, record.cancel_kind = "scheduled", None
@@ -608,23 +631,36 @@ def tick(now: datetime | None = None) -> int:
                 continue  # another tick was first
             tandem = db.session.get(Tandem, series.tandem_id)
             sessions = timeline_of.upcoming(timeline_of.timeline([series]), now)
-            if tandem.state in RUNNING:
-                for session in (s for s in sessions if now < s.start <= horizon):
-                    sent += _remind(tandem, session, now)
+            due_now = [s for s in sessions if now < s.start <= horizon]
+            if tandem.state in RUNNING and due_now:
+                members = list(
+                    db.session.scalars(select(User).where(User.id.in_(tandem.member_ids())))
+                )
+                for session in due_now:
+                    sent += _remind(tandem, session, members)
             later = [s.start for s in sessions if s.start > horizon]
             series.next_session_at = later[0] if later else None
     return sent
 
 
-def _remind(tandem: Tandem, session: Session, now: datetime) -> int:
+def _remind(tandem: Tandem, session: Session, members: list[User]) -> int:
+    """The day-before mail of one session to each member not yet reminded of it."""
     sent = 0
-    for member_id in tandem.member_ids():
-        key = (session.series.id, session.number, member_id)
-        if db.session.get(SessionReminder, key) is not None:
+    done = set(
+        db.session.scalars(
+            select(SessionReminder.user_id).where(
+                SessionReminder.series_id == session.series.id,
+                SessionReminder.number == session.number,
+            )
+        )
+    )
+    for member in members:
+        if member.id in done:
             continue
-        db.session.add(SessionReminder(series_id=key[0], number=key[1], user_id=member_id))
-        member = db.session.get(User, member_id)
-        names = ", ".join(u.display_name for u in tandems.partners(tandem, member_id))
+        key = (session.series.id, session.number, member.id)
+        db.session.add(SessionReminder(series_id=key[0], number=key[1], user_id=member.id))
+        others = sorted((u for u in members if u.id != member.id), key=lambda u: u.display_name)
+        names = ", ".join(u.display_name for u in others)
         when = _when(member, session.start)
         queue_mail(
             member.email,
@@ -656,10 +692,11 @@ def _tell_others(
     reason: str = "",
     rhythm: Series | None = None,
     last: Session | None = None,
+    was: datetime | None = None,
 ) -> None:
     """Notify the other members in the app and by mail, in their language and zone."""
     for member in tandems.partners(tandem, actor.id):
-        _tell(tandem, member, kind, actor, session, reason, rhythm, last)
+        _tell(tandem, member, kind, actor, session, reason, rhythm, last, was=was)
 
 
 def _tell_no_shows(tandem: Tandem, absent_id: int, count: int, session: Session) -> None:
@@ -681,6 +718,7 @@ def _tell(
     rhythm: Series | None = None,
     last: Session | None = None,
     count: int = 0,
+    was: datetime | None = None,
 ) -> None:
     if session is not None and kind.startswith("session_"):
         endpoint = ("meetings.session", {"series_id": session.series.id, "number": session.number})
@@ -688,9 +726,16 @@ def _tell(
         endpoint = ("meetings.sessions", {"tandem_id": tandem.id})
     when = _when(member, session.start) if session is not None else ""
     until = _when(member, last.start) if last is not None else ""
+    before = _when(member, was) if was is not None else ""
     with force_locale(member.language):
         every = mails.rhythm_words(rhythm) if rhythm is not None else ""
-    params = {"name": actor.display_name, "when": when, "until": until, "every": every}
+    params = {
+        "name": actor.display_name,
+        "when": when,
+        "until": until,
+        "every": every,
+        "was": before,
+    }
     notify(member.id, kind, link=site_path(endpoint[0], **endpoint[1]), num=count, **params)
     queue_mail(
         member.email,
@@ -710,6 +755,7 @@ def _tell(
             every=every,
             until=until,
             count=count,
+            was=before,
             rules=in_force(tandem)["cancellation"]["repeated"] if "no_shows" in kind else "",
         ),
     )

@@ -5,6 +5,7 @@ with htmx the component that changed re-renders itself."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,6 +30,8 @@ from peerhub.web.timefmt import timezone_names
 
 bp = Blueprint("meetings", __name__)
 
+CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")  # a new time, as <input type=time> sends it
+
 
 @bp.before_request
 @login_required
@@ -38,15 +41,6 @@ def _members_only():
 
 def _me() -> User:
     return current_user._get_current_object()
-
-
-def _names(tandem: Tandem) -> dict[int, str]:
-    return {
-        uid: name
-        for uid, name in db.session.execute(
-            db.select(User.id, User.display_name).where(User.id.in_(tandem.member_ids()))
-        )
-    }
 
 
 def _day(value: str | None) -> date | None:
@@ -84,7 +78,7 @@ def _sessions_context(tandem: Tandem, **extra) -> dict:
     return {
         "tandem": tandem,
         "me": me,
-        "names": _names(tandem),
+        "names": tandems.names_of(tandem),
         "partners": tandems.partners(tandem, me.id),
         "overview": overview,
         "past": list(reversed(overview.past)),
@@ -201,7 +195,7 @@ def _session(series_id: int, number: int):
 def _session_context(series_id: int, number: int, **extra) -> dict:
     me = _me()
     tandem, session, sessions = _session(series_id, number)
-    names = _names(tandem)
+    names = tandems.names_of(tandem)
     now = utcnow()
     index = next(i for i, s in enumerate(sessions) if s.key == session.key)
     taking_place = [s for s in sessions if not s.cancelled]
@@ -232,7 +226,9 @@ def _session_context(series_id: int, number: int, **extra) -> dict:
         "move_time": in_my_zone.strftime("%H:%M"),
         "absent": {a.user_id for a in record.absences} if record else set(),
         "absent_names": ", ".join(
-            _("you") if a.user_id == me.id else names.get(a.user_id, "")
+            _("%(name)s (you)", name=me.display_name)
+            if a.user_id == me.id
+            else names.get(a.user_id, "")
             for a in (record.absences if record else [])
         ),
         "error": None,
@@ -256,9 +252,8 @@ def _session_action(series_id: int, number: int, which: str, action, done: str, 
         abort(404)
     except DomainError as error:
         db.session.rollback()
+        # the card, near the top of the page, says why (with or without htmx)
         context = _session_context(series_id, number, error=error, failed=which, **extra)
-        if not wants_fragment():
-            flash(error.message, "error")
         return render(
             "meetings/session.html", "meetings/_session_card.html", error.status, **context
         )
@@ -317,7 +312,7 @@ def move(series_id: int, number: int):
 
 def _moment(day: date | None, clock: str, zone: str) -> datetime:
     """A date and an HH:MM in `zone` as a UTC instant; raises Invalid."""
-    match = service.START.fullmatch(clock)
+    match = CLOCK.fullmatch(clock)
     if day is None:
         raise Invalid(_("Please give a date."), "date")
     if match is None:

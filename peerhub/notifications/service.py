@@ -70,8 +70,10 @@ MAIL_SUBJECTS = {
     "series_paused": _l("%(name)s paused your sessions"),
     "series_resumed": _l("Your sessions take place again"),
     "series_ended": _l("%(name)s ended your regular sessions"),
-    "no_shows": _l("Time to talk: the no-shows your agreement names are reached"),
-    "no_shows_you": _l("Time to talk: the no-shows your agreement names are reached"),
+    "no_shows": _l("Time to talk: you have reached the number of no-shows your agreement names"),
+    "no_shows_you": _l(
+        "Time to talk: you have reached the number of no-shows your agreement names"
+    ),
 }
 
 # Mails that share one template file (their text is chosen by the caller).
@@ -143,8 +145,10 @@ NOTIFICATION_TEXTS = {
     "session_cancelled_late": _l(
         "%(name)s cancelled your session on %(when)s, later than your agreement's notice."
     ),
-    "session_restored": _l("%(name)s took back the cancellation: %(when)s takes place."),
-    "session_moved": _l("%(name)s moved a session to %(when)s."),
+    "session_restored": _l(
+        "%(name)s took back the cancellation: your session on %(when)s takes place after all."
+    ),
+    "session_moved": _l("%(name)s moved your session of %(was)s to %(when)s."),
     "series_changed": _l("%(name)s changed your sessions: %(every)s, from %(when)s on."),
     "series_paused": _l("%(name)s paused your sessions from %(when)s to %(until)s."),
     "series_resumed": _l("%(name)s ended the pause: your sessions take place from %(when)s."),

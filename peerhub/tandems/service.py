@@ -120,6 +120,14 @@ def partners(tandem: Tandem, user_id: int) -> list[User]:
     return sorted((u for u in others if u is not None), key=lambda u: u.display_name.casefold())
 
 
+def names_of(tandem: Tandem) -> dict[int, str]:
+    """The display name of every member of the tandem, by id."""
+    rows = db.session.execute(
+        select(User.id, User.display_name).where(User.id.in_(tandem.member_ids()))
+    )
+    return {uid: name for uid, name in rows}
+
+
 def agreement_of(tandem: Tandem, lock: bool = False) -> Agreement:
     """The tandem's agreement (locked for the transaction when `lock`)."""
     query = select(Agreement).where(Agreement.tandem_id == tandem.id)

@@ -40,15 +40,6 @@ def _tandem(tandem_id: int) -> Tandem:
         abort(404)
 
 
-def _names(tandem: Tandem) -> dict[int, str]:
-    return {
-        uid: name
-        for uid, name in db.session.execute(
-            db.select(User.id, User.display_name).where(User.id.in_(tandem.member_ids()))
-        )
-    }
-
-
 # --- the tandem page ------------------------------------------------------------------------
 
 
@@ -74,7 +65,7 @@ def _page_context(tandem: Tandem, **extra) -> dict:
         "tandem": tandem,
         "me": me,
         "partners": service.partners(tandem, me.id),
-        "names": _names(tandem),
+        "names": service.names_of(tandem),
         "agreement": agreement,
         "content": agreement.content,
         "agreement_status": service.status_of(tandem, agreement),
@@ -162,7 +153,7 @@ def _agreement_context(tandem: Tandem, **extra) -> dict:
         "tandem": tandem,
         "me": me,
         "partners": service.partners(tandem, me.id),
-        "names": _names(tandem),
+        "names": service.names_of(tandem),
         "agreement": agreement,
         "content": agreement.content,
         "agreement_status": service.status_of(tandem, agreement),
@@ -325,7 +316,7 @@ def agreement_print(tandem_id: int):
         "tandems/print.html",
         None,
         tandem=tandem,
-        names=_names(tandem),
+        names=service.names_of(tandem),
         printable=history.printable(agreement),
     )
 
@@ -362,7 +353,7 @@ def invitation(invitation_id: int):
         None,
         invitation=invite_,
         tandem=tandem,
-        names=_names(tandem),
+        names=service.names_of(tandem),
         inviter=db.session.get(User, invite_.invited_by_id) if invite_.invited_by_id else None,
         mine=invite_.user_id == _me().id,
     )
