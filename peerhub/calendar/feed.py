@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -55,13 +55,14 @@ class SeriesItem:
         return self.series.state == "cancelled" or self.departed_at is not None
 
     def exit_at(self) -> datetime:
-        """When the series leaves the feed."""
+        """When the series leaves the feed: a month after it was called off (or the member
+        left), else 90 days after its last session ended."""
         if self.departed_at is not None:
             return self.departed_at + GRACE
-        if self.series.state == "cancelled":
+        last = last_end(self.series)
+        if self.series.state == "cancelled" or last is None:
             return self.series.updated_at + GRACE
-        last_day = self.series.ends_on + timedelta(days=1)
-        return datetime.combine(last_day, time(), tzinfo=UTC) + PAST
+        return last + PAST
 
     def changed_at(self) -> datetime:
         return max(self.series.updated_at, self.tandem.updated_at, self.departed_at or _EPOCH)
@@ -82,6 +83,20 @@ class CallItem:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def last_end(series: Series) -> datetime | None:
+    """When the series' last session ends (moved ones included), by arithmetic: the feed
+    asks this of every series on every request, 304s included."""
+    first = first_day(series.starts_on, series.weekday)
+    if series.state == "cancelled" or first > series.ends_on:
+        return None
+    step = 7 * series.interval_weeks
+    last_day = first + timedelta(days=(series.ends_on - first).days // step * step)
+    planned = local_instant(last_day, series.start_minute, series.zone)
+    ends = [planned + timedelta(minutes=series.length_minutes)]
+    ends += [r.moved_end for r in series.records if r.moved_end is not None]
+    return max(ends)
 
 
 def _first_slot(intro: IntroRequest) -> datetime:
@@ -106,7 +121,9 @@ def feed_state(viewer: User, now: datetime) -> FeedState:
     state = FeedState(viewer)
     exits: list[datetime] = []
 
-    mine = select(TandemMember.tandem_id).where(TandemMember.user_id == viewer.id)
+    mine = set(
+        db.session.scalars(select(TandemMember.tandem_id).where(TandemMember.user_id == viewer.id))
+    )
     departed = {
         row.tandem_id: row.left_at
         for row in db.session.scalars(
@@ -115,9 +132,10 @@ def feed_state(viewer: User, now: datetime) -> FeedState:
             )
         )
     }
+    # One IN list (not an OR of two), so PostgreSQL reads the index on series.tandem_id.
     rows = db.session.scalars(
         select(Series)
-        .where(or_(Series.tandem_id.in_(mine), Series.tandem_id.in_(list(departed))))
+        .where(Series.tandem_id.in_(mine | departed.keys()))
         .options(selectinload(Series.records))
         .order_by(Series.tandem_id, Series.starts_on, Series.id)
     ).all()
@@ -308,8 +326,8 @@ def series_event(
     with force_locale(viewer.language):
         summary = _summary(item.tandem, viewer, users)
         description = _(
-            "Your regular peer-coaching session on PeerHub. The session's page has your "
-            "shared notes, and there you can move or cancel it: %(url)s",
+            "Your regular peer-coaching session on PeerHub. Your sessions' page has your "
+            "shared notes, and there you can move or cancel a session: %(url)s",
             url=absolute_url("meetings.sessions", tandem_id=item.tandem.id),
         )
         location = ""

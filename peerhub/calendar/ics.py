@@ -269,6 +269,9 @@ def serialise(lines: Iterable[str]) -> bytes:
 
 def fold(line: str) -> bytes:
     """One content line folded into physical lines of at most 75 octets."""
+    encoded = line.encode()
+    if len(encoded) <= LINE_LIMIT:
+        return encoded  # most lines: nothing to fold
     physical: list[str] = []
     current: list[str] = []
     size = 0
