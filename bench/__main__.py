@@ -19,7 +19,7 @@ from collections.abc import Callable
 from flask import Flask
 from sqlalchemy import insert, text
 
-from bench import directory, intros, matching, tandems
+from bench import calendar, directory, intros, matching, tandems
 from peerhub import create_app
 from peerhub.accounts.passwords import hash_password
 from peerhub.extensions import db, utcnow
@@ -139,6 +139,7 @@ def run(url: str, database: str) -> None:
     intros.run(app, database, viewer, member, report)
     tandems.run(app, database, viewer, member, report)
     matching.round_of(app, database)
+    calendar.run(app, database, viewer, member, report)
     with app.app_context():
         db.engine.dispose()
 
