@@ -19,6 +19,7 @@ from peerhub.accounts.models import User
 from peerhub.errors import DomainError, Invalid, NotFound
 from peerhub.extensions import db, utcnow
 from peerhub.meetings import service
+from peerhub.meetings.mails import rhythm_words
 from peerhub.meetings.models import NOTE_MAX, NOTE_PARTS
 from peerhub.meetings.series import local_day
 from peerhub.profiles.availability import local_instant
@@ -57,7 +58,7 @@ def _sessions_context(tandem: Tandem, **extra) -> dict:
     me = _me()
     now = utcnow()
     overview = service.overview(tandem, now)
-    running = next((s for s in tandems.series_of(tandem) if s.state == "active"), None)
+    running = next((s.series for s in overview.sessions if s.series.state == "active"), None)
     coming = overview.next
     zone = running or (coming.series if coming else None)
     zone = zone.zone if zone is not None else me.timezone
@@ -84,6 +85,7 @@ def _sessions_context(tandem: Tandem, **extra) -> dict:
         "past": list(reversed(overview.past)),
         "coming": overview.coming,
         "running": running,
+        "rhythm": rhythm_words(running) if running else "",
         "now": now,
         "form": form,
         "zones": timezone_names(),
