@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
 from peerhub.accounts.models import User
 from peerhub.extensions import db
 from peerhub.meetings import series as timeline
+from peerhub.meetings.models import SessionRecord
 from peerhub.profiles.models import Profile
 from peerhub.tandems import service as tandems
 from peerhub.tandems.models import Tandem
@@ -49,3 +52,18 @@ def sessions_of(tandem_id: int) -> list[timeline.Session]:
     tandem = db.session.get(Tandem, tandem_id, populate_existing=True)
     db.session.expire_all()
     return timeline.timeline(timeline.series_of(tandem_id), tandem.member_ids())
+
+
+def record_of(app, session: timeline.Session) -> SessionRecord | None:
+    """The session's record as the database has it now (detached, absences loaded)."""
+    with app.app_context():
+        found = db.session.scalar(
+            select(SessionRecord).where(
+                SessionRecord.series_id == session.series.id,
+                SessionRecord.number == session.number,
+            )
+        )
+        if found is not None:
+            found.absences  # noqa: B018 - loaded before the row leaves the session
+            db.session.expunge_all()
+        return found

@@ -19,7 +19,7 @@ from peerhub.meetings import service as meetings
 from peerhub.meetings.models import Series, SessionRecord
 from peerhub.notifications.models import Notification
 from tests.conftest import HX_BOOSTED, HX_PARTIAL
-from tests.session_factories import active_tandem, sessions_of, user
+from tests.session_factories import active_tandem, record_of, sessions_of, user
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -52,17 +52,7 @@ def url(session, action: str = "") -> str:
 
 
 def record(app, session) -> SessionRecord | None:
-    with app.app_context():
-        found = db.session.scalar(
-            select(SessionRecord).where(
-                SessionRecord.series_id == session.series.id,
-                SessionRecord.number == session.number,
-            )
-        )
-        if found is not None:
-            found.absences  # noqa: B018 - loaded before the row leaves the session
-            db.session.expunge_all()
-        return found
+    return record_of(app, session)
 
 
 @pytest.fixture

@@ -61,11 +61,15 @@ class SingleEvent:
             raise ValueError("SEQUENCE cannot be negative")
         if self.url is not None and any(ch in self.url for ch in "\r\n"):
             raise ValueError("a URL cannot contain line breaks")
-        # An unknown zone fails here, not halfway through writing a download.
-        try:
-            ZoneInfo(self.zone)
-        except (ZoneInfoNotFoundError, ValueError, OSError) as error:
-            raise ValueError(f"unknown time zone {self.zone!r}") from error
+        _check_zone(self.zone)
+
+
+def _check_zone(zone: str) -> None:
+    """An unknown zone fails when the event is made, not halfway through writing a file."""
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
+        raise ValueError(f"unknown time zone {zone!r}") from error
 
 
 @dataclass(frozen=True)
@@ -115,10 +119,7 @@ class SeriesEvent:
         planned = [m.planned for m in self.moved]
         if len(set(planned)) != len(planned) or set(planned) & set(self.cancelled):
             raise ValueError("a session is moved once, and never when it is cancelled")
-        try:
-            ZoneInfo(self.zone)
-        except (ZoneInfoNotFoundError, ValueError, OSError) as error:
-            raise ValueError(f"unknown time zone {self.zone!r}") from error
+        _check_zone(self.zone)
 
 
 Event = SingleEvent | SeriesEvent

@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from peerhub.calendar.lint import lint
 from peerhub.extensions import db
@@ -28,7 +27,7 @@ from peerhub.meetings.models import SessionRecord
 from tests.browser.conftest import new_context
 from tests.browser.test_matching_journey import login
 from tests.conftest import PASSWORD, make_user
-from tests.session_factories import active_tandem, sessions_of
+from tests.session_factories import active_tandem, record_of, sessions_of
 
 # PEERHUB_SHOTS=/tmp/shots keeps a screenshot of each step, on a phone and on a desktop
 # (for looking, not for asserting).
@@ -82,17 +81,7 @@ def local(moment: datetime, zone: ZoneInfo = BERLIN) -> str:
 
 
 def record(live, session) -> SessionRecord | None:
-    with live.app.app_context():
-        found = db.session.scalar(
-            select(SessionRecord).where(
-                SessionRecord.series_id == session.series.id,
-                SessionRecord.number == session.number,
-            )
-        )
-        if found is not None:
-            found.absences  # noqa: B018 - loaded before the row leaves the session
-            db.session.expunge_all()
-        return found
+    return record_of(live.app, session)
 
 
 def unfolded(raw: bytes) -> list[str]:

@@ -29,6 +29,7 @@ from tests.interop.parsers import (
     icalendar_errors,
     interop_problems,
 )
+from tests.test_calendar_ics import items, replaced
 
 WINDOW = (datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))
 BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
@@ -163,17 +164,6 @@ def expected() -> set[Instance]:
 
 EXPECTED = expected()
 MOVED = session(SERIES, MOVED_TO, time(18), BERLIN, SESSION)
-
-
-def replaced(raw: bytes, old: bytes, new: bytes, count: int = 1) -> bytes:
-    """`raw` with `old` replaced; fails if `old` is not there, so no control is vacuous."""
-    assert old in raw, old
-    return raw.replace(old, new, count)
-
-
-def items(problems: list[str]) -> set[int]:
-    """The CALENDAR.md item numbers the lint reported."""
-    return {int(problem.split(":", 1)[0]) for problem in problems}
 
 
 # The sample --------------------------------------------------------------------------------
