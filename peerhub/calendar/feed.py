@@ -10,6 +10,7 @@ revalidation therefore never builds the calendar; only a 200 does (`feed_bytes`)
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -27,8 +28,7 @@ from peerhub.intros.models import IntroRequest
 from peerhub.intros.service import call_event, call_status
 from peerhub.meetings import series as timeline_of
 from peerhub.meetings.models import Series
-from peerhub.meetings.occurrences import first_day
-from peerhub.profiles.availability import local_instant
+from peerhub.meetings.occurrences import planned_span
 from peerhub.tandems.models import (
     Agreement,
     AgreementVersion,
@@ -36,6 +36,7 @@ from peerhub.tandems.models import (
     TandemDeparture,
     TandemMember,
 )
+from peerhub.tandems.service import partners
 from peerhub.web.urls import absolute_url
 
 PAST = timedelta(days=90)  # sessions and calls stay this long after they took place
@@ -88,13 +89,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def last_end(series: Series) -> datetime | None:
     """When the series' last session ends (moved ones included), by arithmetic: the feed
     asks this of every series on every request, 304s included."""
-    first = first_day(series.starts_on, series.weekday)
-    if series.state == "cancelled" or first > series.ends_on:
+    span = planned_span(series)
+    if series.state == "cancelled" or span is None:
         return None
-    step = 7 * series.interval_weeks
-    last_day = first + timedelta(days=(series.ends_on - first).days // step * step)
-    planned = local_instant(last_day, series.start_minute, series.zone)
-    ends = [planned + timedelta(minutes=series.length_minutes)]
+    ends = [span[1] + timedelta(minutes=series.length_minutes)]
     ends += [r.moved_end for r in series.records if r.moved_end is not None]
     return max(ends)
 
@@ -241,7 +239,7 @@ def feed_bytes(state: FeedState) -> bytes:
     events: list[SeriesEvent | SingleEvent] = []
     places = _places([item.tandem.id for item in state.series])
     for item in state.series:
-        event = series_event(item, viewer, state.users, places.get(item.tandem.id))
+        event = series_event(item, viewer, places.get(item.tandem.id))
         if event is not None:
             events.append(event)
     for item in state.calls:
@@ -255,26 +253,21 @@ def feed_bytes(state: FeedState) -> bytes:
 
 def tandem_bytes(tandem: Tandem, viewer: User, now: datetime) -> bytes:
     """One tandem's series as a file to download (cancelled series only for a while)."""
-    users = {
-        u.id: u for u in db.session.scalars(select(User).where(User.id.in_(tandem.member_ids())))
-    }
     places = _places([tandem.id])
     events = []
     for row in timeline_of.series_of(tandem.id):
         item = SeriesItem(row, tandem)
         if now < item.exit_at() or row.state != "cancelled":
-            event = series_event(item, viewer, users, places.get(tandem.id))
+            event = series_event(item, viewer, places.get(tandem.id))
             if event is not None:
                 events.append(event)
     with force_locale(viewer.language):
-        name = _summary(tandem, viewer, users)
+        name = _summary(tandem, viewer)
     return calendar_bytes(name, events)
 
 
 def _places(tandem_ids: list[int]) -> dict[int, dict]:
     """The place (or video tool) of each tandem's agreement in force."""
-    import json
-
     if not tandem_ids:
         return {}
     rows = db.session.execute(
@@ -289,42 +282,25 @@ def _places(tandem_ids: list[int]) -> dict[int, dict]:
     return {tandem_id: json.loads(canonical).get("place", {}) for tandem_id, canonical in rows}
 
 
-def _summary(tandem: Tandem, viewer: User, users: dict[int, User]) -> str:
-    names = ", ".join(
-        sorted(
-            (
-                users[uid].display_name
-                for uid in tandem.member_ids()
-                if uid != viewer.id and uid in users
-            ),
-            key=str.casefold,
-        )
-    )
+def _summary(tandem: Tandem, viewer: User) -> str:
+    names = ", ".join(u.display_name for u in partners(tandem, viewer.id))
     if len(tandem.member_ids()) > 2:
         return _("Peer-coaching group with %(names)s", names=names)
     return _("Peer coaching with %(names)s", names=names or _("your partner"))
 
 
-def series_event(
-    item: SeriesItem, viewer: User, users: dict[int, User], place: dict | None
-) -> SeriesEvent | None:
+def series_event(item: SeriesItem, viewer: User, place: dict | None) -> SeriesEvent | None:
     """A series as an event with its cancelled and moved sessions, in the viewer's language
     (the times stay in the series' own zone)."""
     series = item.series
+    span = planned_span(series)  # called off before it met: the rule as it was planned
+    if span is None:
+        return None
+    first, last = span
     sessions = timeline_of.timeline([series])
-    if sessions:
-        first, last = sessions[0].occurrence.start, sessions[-1].occurrence.start
-    else:  # called off before it met: the rule as it was planned
-        day = first_day(series.starts_on, series.weekday)
-        if day > series.ends_on:
-            return None
-        first = local_instant(day, series.start_minute, series.zone)
-        last = first
-        while (nxt := _next(series, last)) is not None:
-            last = nxt
     cancelled_whole = item.cancelled
     with force_locale(viewer.language):
-        summary = _summary(item.tandem, viewer, users)
+        summary = _summary(item.tandem, viewer)
         description = _(
             "Your regular peer-coaching session on PeerHub. Your sessions' page has your "
             "shared notes, and there you can move or cancel a session: %(url)s",
@@ -361,11 +337,3 @@ def series_event(
         stamp=item.changed_at(),
         created=series.created_at,
     )
-
-
-def _next(series: Series, previous: datetime) -> datetime | None:
-    """The planned session after `previous` in a series' rule, within its dates."""
-    day = timeline_of.local_day(previous, series.zone) + timedelta(weeks=series.interval_weeks)
-    if day > series.ends_on:
-        return None
-    return local_instant(day, series.start_minute, series.zone)

@@ -172,27 +172,32 @@ def calendar_document(
 
 def event_lines(event: SingleEvent) -> list[str]:
     """The VEVENT of one single event, as unfolded content lines."""
-    lines = [
+    return [
         "BEGIN:VEVENT",
-        f"UID:{text(event.uid)}",
-        f"DTSTAMP:{utc_value(event.stamp)}",
-    ]
-    if event.created is not None:
-        lines.append(f"CREATED:{utc_value(event.created)}")
-    lines += [
-        f"LAST-MODIFIED:{utc_value(event.stamp)}",
-        f"SEQUENCE:{event.sequence}",
+        *_stamp_lines(event),
         f"STATUS:{event.status}",
         local_property("DTSTART", event.start, event.zone),
         local_property("DTEND", event.end, event.zone),
-        f"SUMMARY:{text(event.summary)}",
-        f"DESCRIPTION:{text(event.description)}",
+        *_text_lines(event),
+        "END:VEVENT",
     ]
+
+
+def _stamp_lines(event: Event) -> list[str]:
+    """UID, DTSTAMP, CREATED, LAST-MODIFIED and SEQUENCE, as every VEVENT begins."""
+    lines = [f"UID:{text(event.uid)}", f"DTSTAMP:{utc_value(event.stamp)}"]
+    if event.created is not None:
+        lines.append(f"CREATED:{utc_value(event.created)}")
+    return [*lines, f"LAST-MODIFIED:{utc_value(event.stamp)}", f"SEQUENCE:{event.sequence}"]
+
+
+def _text_lines(event: Event) -> list[str]:
+    """SUMMARY, DESCRIPTION and, when there are any, LOCATION and URL."""
+    lines = [f"SUMMARY:{text(event.summary)}", f"DESCRIPTION:{text(event.description)}"]
     if event.location:
         lines.append(f"LOCATION:{text(event.location)}")
     if event.url:
         lines.append(f"URL:{event.url}")
-    lines.append("END:VEVENT")
     return lines
 
 
@@ -204,18 +209,7 @@ def series_blocks(event: SeriesEvent) -> list[list[str]]:
     # UNTIL in UTC, exactly the last session's start (a local or date-only UNTIL is read
     # differently by different parsers).
     rule += f";UNTIL={utc_value(event.last_start)}"
-    common = [
-        f"UID:{text(event.uid)}",
-        f"DTSTAMP:{utc_value(event.stamp)}",
-    ]
-    if event.created is not None:
-        common.append(f"CREATED:{utc_value(event.created)}")
-    common += [f"LAST-MODIFIED:{utc_value(event.stamp)}", f"SEQUENCE:{event.sequence}"]
-    texts_ = [f"SUMMARY:{text(event.summary)}", f"DESCRIPTION:{text(event.description)}"]
-    if event.location:
-        texts_.append(f"LOCATION:{text(event.location)}")
-    if event.url:
-        texts_.append(f"URL:{event.url}")
+    common, texts_ = _stamp_lines(event), _text_lines(event)
     master = [
         "BEGIN:VEVENT",
         *common,

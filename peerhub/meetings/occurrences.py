@@ -46,3 +46,17 @@ def occurrences(
                 return
         day += step
         index += 1
+
+
+def planned_span(series) -> tuple[datetime, datetime] | None:
+    """The first and last planned starts of the series' rule, whatever its state (a series
+    called off still names the sessions it had planned), or None when no date fits."""
+    first = first_day(series.starts_on, series.weekday)
+    if first > series.ends_on:
+        return None
+    step = 7 * series.interval_weeks
+    last = first + timedelta(days=(series.ends_on - first).days // step * step)
+    return (
+        local_instant(first, series.start_minute, series.zone),
+        local_instant(last, series.start_minute, series.zone),
+    )

@@ -110,26 +110,10 @@ def next_across(user: User, now: datetime | None = None, limit: int = 5) -> list
     return sorted(found, key=lambda s: s.start)[:limit]
 
 
-def names_for(sessions: list[Session]) -> dict[int, str]:
-    """Display names of everyone in the tandems of these sessions, in one read."""
-    from peerhub.tandems.models import TandemMember
-
-    tandem_ids = {s.series.tandem_id for s in sessions}
-    if not tandem_ids:
-        return {}
-    rows = db.session.execute(
-        select(User.id, User.display_name)
-        .join(TandemMember, TandemMember.user_id == User.id)
-        .where(TandemMember.tandem_id.in_(tandem_ids))
-    )
-    return {uid: name for uid, name in rows}
-
-
-def partner_names(session: Session, names: dict[int, str], viewer_id: int) -> str:
+def partner_names(session: Session, viewer_id: int) -> str:
     """The others in the session's tandem, by name."""
     tandem = db.session.get(Tandem, session.series.tandem_id)
-    others = [names.get(uid, "") for uid in tandem.member_ids() if uid != viewer_id]
-    return ", ".join(sorted(others, key=str.casefold))
+    return ", ".join(u.display_name for u in tandems.partners(tandem, viewer_id))
 
 
 def no_show_counts(tandem: Tandem, sessions: list[Session]) -> Counter[int]:
@@ -444,6 +428,7 @@ def save_notes(
 
 
 # --- the whole series -------------------------------------------------------------------------
+
 
 def rhythm_fields(
     frequency: str | None,

@@ -28,8 +28,7 @@ def home():
         completeness = profiles.completeness(profiles.profile_view(me.id))
         overview = intros.overview(me, past=0)
         upcoming = meetings.next_across(me)
-        names = meetings.names_for(upcoming)
-        sessions = [(s, meetings.partner_names(s, names, me.id)) for s in upcoming]
+        sessions = [(s, meetings.partner_names(s, me.id)) for s in upcoming]
     return render(
         "web/home.html",
         None,
