@@ -59,6 +59,7 @@ def _init_extensions(app: Flask) -> None:
     from peerhub.accounts import models as _accounts  # noqa: F401 - register tables
     from peerhub.calendar import models as _calendar  # noqa: F401
     from peerhub.intros import models as _intros  # noqa: F401
+    from peerhub.journal import models as _journal  # noqa: F401
     from peerhub.matching import models as _matching  # noqa: F401
     from peerhub.meetings import models as _meetings  # noqa: F401
     from peerhub.notifications import models as _notifications  # noqa: F401
@@ -73,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
     from peerhub.calendar import views as calendar
     from peerhub.intros import cli as tick_cli
     from peerhub.intros import views as intros
+    from peerhub.journal import views as journal
     from peerhub.matching import views as matching
     from peerhub.meetings import views as meetings
     from peerhub.moderation import views as moderation
@@ -93,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(intros.bp)
     app.register_blueprint(tandems.bp)
     app.register_blueprint(meetings.bp)
+    app.register_blueprint(journal.bp)
     app.register_blueprint(calendar.bp)
     app.register_blueprint(tick_cli.bp)
     app.register_blueprint(profile_seed.bp)

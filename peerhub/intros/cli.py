@@ -7,6 +7,7 @@ from flask import Blueprint
 
 from peerhub.intros import service as intros
 from peerhub.meetings import service as meetings
+from peerhub.tandems import progress
 from peerhub.tandems import service as tandems
 
 bp = Blueprint("tick_cli", __name__, cli_group=None)
@@ -15,8 +16,8 @@ bp = Blueprint("tick_cli", __name__, cli_group=None)
 @bp.cli.command("tick")
 def tick() -> None:
     """Expire unanswered intro requests, send reminders and after-call prompts, ask tandems
-    near the end of their term how to go on, and remind members of tomorrow's sessions
-    (idempotent)."""
+    near the end of their term how to go on, remind members of tomorrow's sessions, and
+    open the check-ins that are due, reminding who has not answered (idempotent)."""
     report = intros.tick()
     click.echo(
         f"intro requests: {report.expired} expired, {report.reminded} reminded, "
@@ -24,3 +25,5 @@ def tick() -> None:
     )
     click.echo(f"tandems: {tandems.tick()} asked how to go on at the end of their term")
     click.echo(f"sessions: {meetings.tick()} reminders sent")
+    opened, reminded = progress.tick()
+    click.echo(f"check-ins: {opened} opened, {reminded} reminders sent")

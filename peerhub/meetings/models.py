@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -32,6 +33,7 @@ CANCEL_KINDS = ("single", "pause")
 NOTE_PARTS = ("update", "topic", "next_steps")
 NOTE_MAX = 4000
 REASON_MAX = 300
+FEEDBACK_MAX = 500
 
 
 class Series(db.Model):
@@ -187,3 +189,23 @@ class SessionReminder(db.Model):
         ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
     )
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SessionFeedback(db.Model):
+    """After a session, a member's quick, kind feedback for the others: what helped me, and
+    one wish. Optional; one per member and session (edited, never doubled); read by the
+    other members of the tandem only."""
+
+    __tablename__ = "session_feedback"
+
+    series_id: Mapped[int] = mapped_column(
+        ForeignKey("series.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    helped: Mapped[str] = mapped_column(Text, default="")
+    wish: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

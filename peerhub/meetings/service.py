@@ -24,11 +24,13 @@ from peerhub.extensions import db, transaction, utcnow
 from peerhub.meetings import mails
 from peerhub.meetings import series as timeline_of
 from peerhub.meetings.models import (
+    FEEDBACK_MAX,
     NOTE_MAX,
     NOTE_PARTS,
     REASON_MAX,
     Series,
     SessionAbsence,
+    SessionFeedback,
     SessionRecord,
     SessionReminder,
 )
@@ -667,6 +669,64 @@ def _when(member: User, moment: datetime) -> str:
     """A moment in the member's zone and language, with the zone named."""
     with force_locale(member.language):
         return f"{zoned(moment, member.timezone)} ({member.timezone})"
+
+
+# --- feedback after a session ---------------------------------------------------------------
+
+
+def feedback_on(session: Session) -> list[SessionFeedback]:
+    """Every member's feedback on one session (the view shows each member only the others')."""
+    return list(
+        db.session.scalars(
+            select(SessionFeedback)
+            .where(
+                SessionFeedback.series_id == session.series.id,
+                SessionFeedback.number == session.number,
+            )
+            .order_by(SessionFeedback.created_at)
+        )
+    )
+
+
+def give_feedback(
+    user: User,
+    series_id: int,
+    number: int,
+    helped: str | None,
+    wish: str | None,
+    now: datetime | None = None,
+) -> SessionFeedback:
+    """Quick, kind feedback once a session has begun: what helped me, and one wish. One per
+    member and session: sending it again changes it. The others are told in the app.
+    Raises NotFound, Conflict (not begun, cancelled, tandem ended) or Invalid."""
+    now = now or utcnow()
+    helped = clean(helped, FEEDBACK_MAX, "helped")
+    wish = clean(wish, FEEDBACK_MAX, "wish")
+    if not helped and not wish:
+        raise Invalid(_("Write what helped you, or one wish, or both."), "helped")
+    with transaction():
+        tandem, session, _all = session_for(user, series_id, number, lock=True)
+        _require_running(tandem)
+        if session.cancelled:
+            raise Conflict(_("This session was cancelled: there is nothing to give feedback on."))
+        if not session.begun(now):
+            raise Conflict(_("Feedback opens once the session has begun."))
+        mine = db.session.get(SessionFeedback, (series_id, number, user.id))
+        if mine is not None and (mine.helped, mine.wish) == (helped, wish):
+            return mine
+        first = mine is None
+        if first:
+            mine = SessionFeedback(
+                series_id=series_id, number=number, user_id=user.id, created_at=now
+            )
+            db.session.add(mine)
+        mine.helped, mine.wish, mine.updated_at = helped, wish, now
+        if first:
+            link = site_path("meetings.session", series_id=series_id, number=number)
+            for other in tandems.partners(tandem, user.id):
+                notify(other.id, "feedback_received", link=link, name=user.display_name,
+                       when=_when(other, session.start))  # fmt: skip
+    return mine
 
 
 def _tell_others(

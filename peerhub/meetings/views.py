@@ -20,7 +20,7 @@ from peerhub.errors import DomainError, Invalid, NotFound
 from peerhub.extensions import db, utcnow
 from peerhub.meetings import service
 from peerhub.meetings.mails import rhythm_words
-from peerhub.meetings.models import NOTE_MAX, NOTE_PARTS
+from peerhub.meetings.models import FEEDBACK_MAX, NOTE_MAX, NOTE_PARTS
 from peerhub.meetings.series import local_day
 from peerhub.profiles.availability import local_instant
 from peerhub.tandems import agreement as texts
@@ -235,8 +235,33 @@ def _session_context(series_id: int, number: int, **extra) -> dict:
         ),
         "error": None,
         "failed": None,
+        **_reflection_context(me, tandem, session, now),
         **extra,
     }
+
+
+def _reflection_context(me: User, tandem: Tandem, session, now: datetime) -> dict:
+    """What the session page adds for reflection: the quick journal entry and the member's
+    entries about the session, and the feedback after it (the others' to read, one's own to
+    change)."""
+    from peerhub.journal import service as journal
+
+    feedback = service.feedback_on(session)
+    return {
+        "quick_token": journal.new_token(),
+        "my_entries": journal.about_session(me, session.series.id, session.number),
+        "my_feedback": next((f for f in feedback if f.user_id == me.id), None),
+        "others_feedback": [f for f in feedback if f.user_id != me.id],
+        "feedback_open": tandem.state in service.RUNNING
+        and not session.cancelled
+        and session.begun(now),
+        "feedback_max": FEEDBACK_MAX,
+    }
+
+
+def quick_journal_context(series_id: int, number: int, **extra) -> dict:
+    """The whole session page's context (the journal's quick entry renders inside it)."""
+    return _session_context(series_id, number, **extra)
 
 
 @bp.get("/sessions/<int:series_id>/<int:number>")
@@ -361,4 +386,30 @@ def notes(series_id: int, number: int):
     flash(_("Your notes are saved."), "success")
     return redirect_after_post(
         url_for("meetings.session", series_id=series_id, number=number) + "#notes"
+    )
+
+
+@bp.post("/sessions/<int:series_id>/<int:number>/feedback")
+def feedback(series_id: int, number: int):
+    """Quick, kind feedback after the session, for the others (htmx: in place)."""
+    helped, wish = request.form.get("helped", ""), request.form.get("wish", "")
+    try:
+        service.give_feedback(_me(), series_id, number, helped, wish)
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        db.session.rollback()
+        context = _session_context(
+            series_id, number, feedback_error=error, typed_feedback={"helped": helped, "wish": wish}
+        )
+        return render(
+            "meetings/session.html", "meetings/_session_feedback.html", error.status, **context
+        )
+    done = _("Thank you: the others can read your feedback.")
+    if wants_fragment():
+        context = _session_context(series_id, number, feedback_done=done)
+        return render("meetings/session.html", "meetings/_session_feedback.html", **context)
+    flash(done, "success")
+    return redirect_after_post(
+        url_for("meetings.session", series_id=series_id, number=number) + "#feedback"
     )

@@ -70,6 +70,8 @@ MAIL_SUBJECTS = {
     "series_paused": _l("%(name)s paused your sessions"),
     "series_resumed": _l("Your sessions take place again"),
     "series_ended": _l("%(name)s ended your regular sessions"),
+    "check_in_open": _l("Time for a check-in with %(names)s"),
+    "check_in_reminder": _l("Your check-in with %(names)s is waiting for your answer"),
     "no_shows": _l("Time to talk: you have reached the number of no-shows your agreement names"),
     "no_shows_you": _l(
         "Time to talk: you have reached the number of no-shows your agreement names"
@@ -80,7 +82,9 @@ MAIL_SUBJECTS = {
 MAIL_FILES = {
     kind: "update"
     for kind in MAIL_SUBJECTS
-    if kind.startswith(("intro_", "tandem_", "agreement_", "term_", "session_", "series_", "no_"))
+    if kind.startswith(
+        ("intro_", "tandem_", "agreement_", "term_", "session_", "series_", "no_", "check_in_")
+    )
 }
 
 NOTIFICATION_TEXTS = {
@@ -160,6 +164,21 @@ NOTIFICATION_TEXTS = {
     "no_shows_you": _l(
         "Sessions you missed without cancelling: %(num)d. Time to talk, as your agreement says."
     ),
+    "check_in_open": _l(
+        "Time for a check-in with %(names)s: rate your goals and say what helped. Nobody sees "
+        "the answers before everyone has answered."
+    ),
+    "check_in_reminder": _l("Your check-in with %(names)s is still waiting for your answer."),
+    "check_in_revealed": _l("Everyone has answered your check-in: read each other's answers."),
+    "goal_reached": _l("%(name)s marked a goal as reached. Congratulations to all of you!"),
+    "milestone_reached": _l(
+        "%(name)s marked a milestone as reached. Congratulations to all of you!"
+    ),
+    "story_proposed": _l(
+        "%(name)s would like to share your success with the community. Read the story and decide."
+    ),
+    "story_published": _l("Everyone agreed: your success story is on the successes page."),
+    "feedback_received": _l("%(name)s left feedback on your session of %(when)s."),
 }
 
 MAX_BACKOFF = timedelta(hours=1)

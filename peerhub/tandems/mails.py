@@ -15,6 +15,8 @@ LINK_LABELS = {
     "tandem_group_formed": _l("Write your agreement"),
     "term_ending": _l("Decide how to go on"),
     "term_continue": _l("Read and sign the new term"),
+    "check_in_open": _l("Answer the check-in"),
+    "check_in_reminder": _l("Answer the check-in"),
 }
 
 
@@ -146,6 +148,28 @@ def mail_text(
                 "Your term with %(names)s ends in two weeks. Decide together: continue for "
                 "another term, adjust your agreement, or complete your tandem with a farewell "
                 "note.",
+                names=names,
+            )
+        )
+    elif kind == "check_in_open":
+        paragraphs.append(
+            _l(
+                "It is time for your check-in with %(names)s, as your agreement says. Rate how "
+                "far you feel along each goal, and say what helped and what you would change.",
+                names=names,
+            )
+        )
+        paragraphs.append(
+            _l(
+                "Nobody sees the answers before everyone has answered; then you read them "
+                "together, and can adjust your agreement if you like."
+            )
+        )
+    elif kind == "check_in_reminder":
+        paragraphs.append(
+            _l(
+                "Your check-in with %(names)s is still waiting for your answer. It takes a few "
+                "minutes, and the others read the answers once everyone has given theirs.",
                 names=names,
             )
         )

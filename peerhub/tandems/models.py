@@ -8,9 +8,11 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -30,6 +32,9 @@ END_REASONS = ("goals_reached", "no_time", "not_working", "circumstances", "othe
 TERM_CHOICES = ("continue", "complete")
 INVITATION_STATES = ("pending", "accepted", "declined", "withdrawn")
 NOTE_MAX = 1000
+ACHIEVEMENT_KINDS = ("goal", "milestone")
+REFLECTION_MAX = 1000
+STORY_MAX = 600
 
 
 class Tandem(db.Model):
@@ -217,3 +222,150 @@ class TandemDeparture(db.Model):
         ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
     )
     left_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CheckIn(db.Model):
+    """A check-in on the goals, at the interval the agreement names (opened by `tick`, or
+    early by a member). Each member rates every goal and says what helped and what to
+    change; nobody sees the others' answers before everyone answered ("no peeking").
+
+    The goals to rate are copied when it opens, so its answers keep their words after the
+    agreement changes. At most one check-in per tandem is open (a partial unique index);
+    the next one closes it.
+    """
+
+    __tablename__ = "check_in"
+    __table_args__ = (
+        UniqueConstraint("tandem_id", "number"),
+        Index(
+            "uq_check_in_open",
+            "tandem_id",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        Index(
+            "ix_check_in_remind",
+            "opened_at",
+            sqlite_where=text("closed_at IS NULL AND reminded_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL AND reminded_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tandem_id: Mapped[int] = mapped_column(ForeignKey("tandem.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date)
+    goals: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    opened_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    answers: Mapped[list[CheckInAnswer]] = relationship(
+        cascade="all, delete-orphan", order_by="CheckInAnswer.answered_at"
+    )
+
+
+class CheckInAnswer(db.Model):
+    """One member's answer to a check-in: what helped, what to change, and a rating per goal."""
+
+    __tablename__ = "check_in_answer"
+
+    check_in_id: Mapped[int] = mapped_column(
+        ForeignKey("check_in.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    helped: Mapped[str] = mapped_column(Text, default="")
+    change: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    ratings: Mapped[list[GoalRating]] = relationship(cascade="all, delete-orphan")
+
+    def progress(self) -> dict[str, int]:
+        return {r.goal_key: r.progress for r in self.ratings}
+
+
+class GoalRating(db.Model):
+    """How far one member feels along one goal at one check-in, from 0 to 100 %."""
+
+    __tablename__ = "goal_rating"
+    __table_args__ = (
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress"),
+        ForeignKeyConstraint(
+            ["check_in_id", "user_id"],
+            ["check_in_answer.check_in_id", "check_in_answer.user_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    check_in_id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(primary_key=True)
+    goal_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    progress: Mapped[int] = mapped_column(Integer)
+
+
+class Achievement(db.Model):
+    """A goal or milestone of the agreement that the tandem marked as reached (once each: the
+    unique key). Its title is copied, so the celebration keeps its words."""
+
+    __tablename__ = "achievement"
+    __table_args__ = (
+        UniqueConstraint("tandem_id", "kind", "key"),
+        CheckConstraint("kind IN ('goal', 'milestone')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tandem_id: Mapped[int] = mapped_column(ForeignKey("tandem.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    reached_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    marked_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+
+class SuccessStory(db.Model):
+    """A short story of an achievement for the community's successes page. It appears there
+    only while every member of the tandem consents to its current words (`version`)."""
+
+    __tablename__ = "success_story"
+    __table_args__ = (Index("ix_success_story_published", "published_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    achievement_id: Mapped[int] = mapped_column(
+        ForeignKey("achievement.id", ondelete="CASCADE"), unique=True
+    )
+    tandem_id: Mapped[int] = mapped_column(ForeignKey("tandem.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    written_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    consents: Mapped[list[StoryConsent]] = relationship(cascade="all, delete-orphan")
+
+
+class StoryConsent(db.Model):
+    """A member agrees that one version of the story appears, with or without their name."""
+
+    __tablename__ = "story_consent"
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("success_story.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    show_name: Mapped[bool] = mapped_column(Boolean, default=False)
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

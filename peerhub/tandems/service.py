@@ -875,10 +875,11 @@ def _tell(
     mail: bool = True,
     invitation: TandemInvitation | None = None,
     note: str = "",
+    target: tuple[str, dict] | None = None,
 ) -> None:
     """Notify a member in the app and (when `mail`) by mail, in their language, in the
-    caller's transaction."""
-    endpoint, values = ("tandems.show", {"tandem_id": tandem.id})
+    caller's transaction. The link goes to the tandem page, the invitation, or `target`."""
+    endpoint, values = target or ("tandems.show", {"tandem_id": tandem.id})
     if invitation is not None:
         endpoint, values = ("tandems.invitation", {"invitation_id": invitation.id})
     # the others in the tandem besides the member told and the one who acted

@@ -13,9 +13,10 @@ from peerhub.accounts.models import User
 from peerhub.errors import DomainError, NotFound
 from peerhub.extensions import db, utcnow
 from peerhub.intros.models import IntroRequest
+from peerhub.journal import service as journal
 from peerhub.meetings import service as meetings
 from peerhub.tandems import agreement as texts
-from peerhub.tandems import history, service
+from peerhub.tandems import history, progress, service
 from peerhub.tandems.models import END_REASONS, GROUP_MAX, Tandem
 from peerhub.web.htmx import redirect_after_post, render, wants_fragment
 from peerhub.web.timefmt import timezone_names
@@ -81,6 +82,9 @@ def _page_context(tandem: Tandem, **extra) -> dict:
         "end_reasons": END_REASONS,
         "group_max": GROUP_MAX,
         "texts": texts,
+        "open_check_in": progress.open_check_in(tandem),
+        "shared_entries": journal.shared_in(tandem, me),
+        **progress_views.goals_context(tandem),
         **extra,
     }
 
@@ -381,3 +385,7 @@ def answer_invitation(invitation_id: int, answer: str):
         return redirect_after_post(url_for("tandems.show", tandem_id=invite_.tandem_id))
     flash(_("Thank you for answering. We let them know."), "success")
     return redirect_after_post(url_for("web.home"))
+
+
+# The reflection pages join this blueprint (they import it, so they come last).
+from peerhub.tandems import progress_views  # noqa: E402

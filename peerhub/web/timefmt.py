@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -37,6 +37,17 @@ def local_date(value: datetime | None, style: str = "medium") -> str:
     return format_date(value.astimezone(get_timezone()), style)
 
 
+def calendar_day(value: date | str | None, style: str = "medium") -> str:
+    """A calendar date (no instant, so no zone), as the viewer's language writes it."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, style)
+
+
 def weekday_name(value: datetime) -> str:
     """The weekday of an instant already placed in the viewer's zone, in their language."""
     return format_date(value, "EEEE")
@@ -64,6 +75,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["zoned"] = zoned
     app.jinja_env.filters["datetime"] = local_datetime
     app.jinja_env.filters["date"] = local_date
+    app.jinja_env.filters["day"] = calendar_day
     app.jinja_env.filters["weekday_name"] = weekday_name
     app.jinja_env.filters["clock"] = clock
 
