@@ -227,6 +227,76 @@ def _demo_tandem(bob: User, crowd: list[User]) -> None:
         )
         later = coming[2].start + timedelta(days=1)
         meetings.move_session(bob, coming[2].series.id, coming[2].number, later, now=now)
+    _demo_reflection(bob, partner, tandem.id, held, now)
+
+
+def _demo_reflection(bob: User, partner: User, tandem_id: int, held: list, now) -> None:
+    """Bob's tandem reflects: a first check-in both answered two weeks ago and a second that
+    waits for Bob, a milestone reached with its story on the successes page, feedback on the
+    last session, and two entries in Bob's journal (one shared)."""
+    from datetime import timedelta
+
+    from peerhub.journal import service as journal
+    from peerhub.meetings import service as meetings
+    from peerhub.tandems import progress
+
+    then = now - timedelta(days=14)
+    first = progress.start_check_in(bob, tandem_id, now=then)
+    for member, values, helped, change in (
+        (bob, (30, 20, 40), "Writing my week's priorities down on Monday.", "Shorter updates."),
+        (partner, (40, 35, 25), "Bob's questions instead of advice.", "Start on time."),
+    ):
+        ratings = {g["key"]: v for g, v in zip(first.goals, values, strict=False)}
+        progress.answer(member, first.id, ratings, helped, change, now=then)
+    second = progress.start_check_in(partner, tandem_id, now=now)
+    ratings = {g["key"]: v for g, v in zip(second.goals, (55, 50, 45), strict=False)}
+    progress.answer(partner, second.id, ratings, "Our new agenda rule.", "", now=now)
+    milestones = progress._content(_tandem(tandem_id)).get("milestones")
+    if milestones:
+        reached = progress.mark_reached(bob, tandem_id, "milestone", milestones[0]["key"], now=then)
+        story = progress.write_story(
+            bob,
+            reached.id,
+            "Halfway through our term we both protect two focus mornings a week. What helped "
+            "most: asking each other questions instead of giving advice.",
+            True,
+            now=then,
+        )
+        progress.consent(partner, story.id, story.version, False, now=then)
+    if held:
+        last = held[-1]
+        meetings.give_feedback(
+            partner,
+            last.series.id,
+            last.number,
+            "Your question about what I would stop doing first.",
+            "A few minutes more for next steps.",
+            now=now,
+        )
+        journal.quick(
+            bob,
+            last.series.id,
+            last.number,
+            "An agenda is a kindness, not bureaucracy. Try it with the Monday meeting.",
+            journal.new_token(),
+            now=now,
+        )
+    entry = journal.write(
+        bob,
+        journal.new_token(),
+        "Saying no, kindly",
+        "What worked this week:\n\n- **Offer another time** instead of a plain no\n"
+        "- Ask *what the meeting is for*\n\n> Protect the mornings.",
+        tandem_id=tandem_id,
+        now=then,
+    )
+    journal.share(bob, entry.id, now=then)
+
+
+def _tandem(tandem_id: int):
+    from peerhub.tandems.models import Tandem
+
+    return db.session.get(Tandem, tandem_id)
 
 
 def _open_demo_round(moderator_id: int, carol_id: int) -> None:

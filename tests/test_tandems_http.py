@@ -80,6 +80,28 @@ def tandem_id(app, pair) -> int:
 
 # --- who may see it ------------------------------------------------------------------------
 
+COMMUNITY_PAGES = {"tandems.successes"}  # every member's page, naming no tandem
+
+
+def _reflection_of(app, tandem_id: int) -> dict[str, int]:
+    """A check-in, a reached goal and its story in the tandem (rows, for the access walk)."""
+    from peerhub.tandems.models import Achievement, CheckIn, SuccessStory
+
+    with app.app_context():
+        now = utcnow()
+        check_in = CheckIn(tandem_id=tandem_id, number=1, due_on=now.date(), goals=[])
+        achievement = Achievement(tandem_id=tandem_id, kind="goal", key="g1", title="A goal")
+        db.session.add_all([check_in, achievement])
+        db.session.flush()
+        story = SuccessStory(achievement_id=achievement.id, tandem_id=tandem_id, text="Done")
+        db.session.add(story)
+        db.session.commit()
+        return {
+            "check_in_id": check_in.id,
+            "achievement_id": achievement.id,
+            "story_id": story.id,
+        }
+
 
 @pytest.mark.parametrize("outsider", ["mallory", "mod"])
 def test_every_tandem_url_is_not_found_for_others(
@@ -95,6 +117,7 @@ def test_every_tandem_url_is_not_found_for_others(
         "section": "rules",
         "invitation_id": invitation_id,
         "user_id": carol.id,
+        **_reflection_of(app, tandem_id),
     }
     form = {
         "base": "1",
@@ -108,7 +131,7 @@ def test_every_tandem_url_is_not_found_for_others(
     }
     checked = []
     for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith("tandems."):
+        if not rule.endpoint.startswith("tandems.") or rule.endpoint in COMMUNITY_PAGES:
             continue
         answers = ("accept", "decline", "withdraw") if "answer" in rule.arguments else (None,)
         urls = [rule.build({**values, "answer": a}, append_unknown=False)[1] for a in answers]
@@ -135,6 +158,16 @@ def test_every_tandem_url_is_not_found_for_others(
         "tandems.invite",
         "tandems.invitation",
         "tandems.answer_invitation",
+        "tandems.check_ins",
+        "tandems.check_in",
+        "tandems.answer_check_in",
+        "tandems.reached",
+        "tandems.unmark",
+        "tandems.story",
+        "tandems.write_story",
+        "tandems.consent",
+        "tandems.withdraw",
+        "tandems.review",
     } <= set(checked)
     assert _state(app, tandem_id) == ("forming", 1, None)
     with app.app_context():

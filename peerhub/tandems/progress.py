@@ -102,7 +102,7 @@ def _open(tandem: Tandem, due_on: date, by: User | None, now: datetime) -> Check
     for member in tandem.members:
         user = db.session.get(User, member.user_id)
         if by is None or user.id != by.id:
-            service._tell(user, "check_in_open", tandem, by, target=_target(check_in))
+            service._tell(user, "check_in_open", tandem, None, target=_target(check_in))
     return check_in
 
 

@@ -3,6 +3,8 @@ print it; end early, decide at the end of the term; invitations into a group."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from babel.dates import get_day_names
 from flask import Blueprint, Response, abort, flash, request, url_for
 from flask_babel import get_locale
@@ -83,10 +85,25 @@ def _page_context(tandem: Tandem, **extra) -> dict:
         "group_max": GROUP_MAX,
         "texts": texts,
         "open_check_in": progress.open_check_in(tandem),
+        "feedback_due": _feedback_due(tandem, sessions, me),
         "shared_entries": journal.shared_in(tandem, me),
         **progress_views.goals_context(tandem),
         **extra,
     }
+
+
+def _feedback_due(tandem: Tandem, sessions, me: User):
+    """The last session, held in the past week, that the member has not given feedback on:
+    the tandem page asks, once, quietly."""
+    if tandem.state not in meetings.RUNNING:
+        return None
+    held = [s for s in sessions.past if not s.cancelled]
+    if not held or held[-1].end < sessions.now - timedelta(days=7):
+        return None
+    last = held[-1]
+    if any(f.user_id == me.id for f in meetings.feedback_on(last)):
+        return None
+    return last
 
 
 @bp.get("/tandems/<int:tandem_id>")

@@ -12,6 +12,7 @@ from peerhub.extensions import db, utcnow
 from peerhub.intros import service as intros
 from peerhub.meetings import service as meetings
 from peerhub.profiles import service as profiles
+from peerhub.tandems import progress
 from peerhub.web.errors import error_response
 from peerhub.web.htmx import redirect_after_post, render
 from peerhub.web.security import safe_next
@@ -23,18 +24,21 @@ bp = Blueprint("web", __name__)
 def home():
     """The front page: what PeerHub is, or the member's starting points."""
     completeness = overview = sessions = None
+    due = []
     if current_user.is_authenticated:
         me = current_user._get_current_object()
         completeness = profiles.completeness(profiles.profile_view(me.id))
         overview = intros.overview(me, past=0)
         upcoming = meetings.next_across(me)
         sessions = [(s, meetings.partner_names(s, me.id)) for s in upcoming]
+        due = progress.due_for(me)
     return render(
         "web/home.html",
         None,
         completeness=completeness,
         overview=overview,
         sessions=sessions,
+        check_ins_due=due,
         now=utcnow(),
     )
 
