@@ -1,7 +1,8 @@
 """Seed a large community; time the hot pages and the directory beside a minimal Flask response.
 
 Prints one figure per line as `what database: value unit`. Runs on SQLite always and on
-PostgreSQL when BENCH_DATABASE_URL (default: the local test database) answers.
+PostgreSQL when BENCH_DATABASE_URL (default: the local test database) answers, unless
+BENCH_SKIP_POSTGRES=1 (the PostgreSQL run drops that database's schema first).
 Set BENCH_MEMBERS to change the community size (default 100000); the members are the
 complete, varied profiles `flask seed` makes (peerhub.profiles.seed.seed_members).
 """
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from flask import Flask
 from sqlalchemy import insert, text
 
-from bench import calendar, directory, intros, matching, tandems
+from bench import calendar, directory, intros, matching, reflection, tandems
 from peerhub import create_app
 from peerhub.accounts.passwords import hash_password
 from peerhub.extensions import db, utcnow
@@ -140,6 +141,7 @@ def run(url: str, database: str) -> None:
     tandems.run(app, database, viewer, member, report)
     matching.round_of(app, database)
     calendar.run(app, database, viewer, member, report)
+    reflection.run(app, database, viewer, member, report)
     with app.app_context():
         db.engine.dispose()
 
@@ -157,7 +159,9 @@ def postgres_available() -> bool:
 def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         run(f"sqlite:///{folder}/bench.sqlite3", "sqlite")
-    if postgres_available():
+    if os.environ.get("BENCH_SKIP_POSTGRES") == "1":
+        print("postgres skipped: BENCH_SKIP_POSTGRES=1", file=sys.stderr)
+    elif postgres_available():
         run(PG_URL, "postgres")
     else:
         print(f"postgres skipped: {PG_URL} does not answer", file=sys.stderr)

@@ -42,5 +42,7 @@ def render(text: str) -> Markup:
 def excerpt(text: str, limit: int = 180) -> str:
     """The first words of the text without its formatting marks, for lists (plain text:
     the template escapes it)."""
-    plain = " ".join(entities.unescape(nh3.clean(_markdown.render(text or ""), tags=set())).split())
+    # the start of the text is enough for an excerpt (a long entry would be rendered whole)
+    head = (text or "")[: limit * 6]
+    plain = " ".join(entities.unescape(nh3.clean(_markdown.render(head), tags=set())).split())
     return plain if len(plain) <= limit else plain[: limit - 1].rsplit(" ", 1)[0] + "…"

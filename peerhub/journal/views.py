@@ -275,7 +275,7 @@ def unshare(entry_id: int):
 
 @bp.post("/sessions/<int:series_id>/<int:number>/learned")
 def learned(series_id: int, number: int):
-    """"What did I learn today?" from a session's page: a private entry about the session."""
+    """ "What did I learn today?" from a session's page: a private entry about the session."""
     from peerhub.meetings.views import quick_journal_context
 
     text, token = request.form.get("text", ""), request.form.get("token")

@@ -46,6 +46,8 @@ class Tandem(db.Model):
 
     __tablename__ = "tandem"
     __table_args__ = (
+        # what `tick` reads to open the check-ins that are due
+        Index("ix_tandem_check_in_due", "state", "next_check_in_on"),
         CheckConstraint("state IN ('forming', 'active', 'completed', 'ended')", name="state"),
         CheckConstraint(
             "end_reason IS NULL OR end_reason IN "
@@ -336,7 +338,10 @@ class SuccessStory(db.Model):
     only while every member of the tandem consents to its current words (`version`)."""
 
     __tablename__ = "success_story"
-    __table_args__ = (Index("ix_success_story_published", "published_at"),)
+    __table_args__ = (
+        Index("ix_success_story_published", "published_at"),
+        Index("ix_success_story_tandem", "tandem_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     achievement_id: Mapped[int] = mapped_column(
