@@ -92,7 +92,8 @@ def _write_request() -> bool:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """Foreign keys on, WAL, a busy timeout; transactions are begun by us (see below)."""
+    """Foreign keys on, WAL, a busy timeout, a Unicode `casefold()`; transactions are begun
+    by us (see below)."""
     import sqlite3
 
     if not isinstance(dbapi_connection, sqlite3.Connection):
@@ -104,6 +105,12 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # lower() folds ASCII only in SQLite; searches of member text fold all of Unicode
+    dbapi_connection.create_function("casefold", 1, _casefold, deterministic=True)
+
+
+def _casefold(value):
+    return value.casefold() if isinstance(value, str) else value
 
 
 @event.listens_for(Engine, "begin")

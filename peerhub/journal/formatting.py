@@ -24,6 +24,12 @@ _markdown = (
 )
 
 
+def _only_links(tag: str, attribute: str, value: str) -> str | None:
+    """nh3 keeps `title` and `lang` on every tag by default; only a link's target (and the
+    `rel` nh3 sets itself) stays."""
+    return value if tag == "a" and attribute in ("href", "rel") else None
+
+
 def render(text: str) -> Markup:
     """The entry's text as safe HTML."""
     html = _markdown.render(text or "")
@@ -32,6 +38,7 @@ def render(text: str) -> Markup:
             html,
             tags=TAGS,
             attributes=ATTRIBUTES,
+            attribute_filter=_only_links,
             url_schemes=SCHEMES,
             link_rel="nofollow noopener noreferrer",
             strip_comments=True,

@@ -71,7 +71,7 @@ def _links(
     keys: list[str] = []
     for value in goals:
         owner, _sep, key = (value or "").partition(":")
-        if not owner.isdigit() or not key:
+        if not _number(owner) or not key:
             raise Invalid(_("Choose goals from the list."), "goals")
         if tandem_id is None:
             tandem_id = int(owner)
@@ -302,6 +302,11 @@ def unshare(user: User, entry_id: int, now: datetime | None = None) -> JournalEn
     return entry
 
 
+def _number(text: str) -> bool:
+    """ASCII digits only ("²".isdigit() is true, and int() refuses it)."""
+    return text.isascii() and text.isdigit()
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -321,18 +326,21 @@ def search(user: User, filters: Filters) -> Select:
     Others' shared entries are read on their tandem's page, not searched here."""
     query = select(JournalEntry).where(JournalEntry.author_id == user.id)
     words = filters.text.split()[:8]
+    # SQLite's lower() folds ASCII only; its connections have a Unicode `casefold` instead
+    sqlite = db.engine.dialect.name == "sqlite"
+    fold = func.casefold if sqlite else func.lower
     for word in words:
-        pattern = _like(word.lower())
+        pattern = _like(word.casefold() if sqlite else word.lower())
         query = query.where(
             or_(
-                func.lower(JournalEntry.title).like(pattern, escape="\\"),
-                func.lower(JournalEntry.body).like(pattern, escape="\\"),
+                fold(JournalEntry.title).like(pattern, escape="\\"),
+                fold(JournalEntry.body).like(pattern, escape="\\"),
             )
         )
     if filters.tandem_id is not None:
         query = query.where(JournalEntry.tandem_id == filters.tandem_id)
     owner, _sep, key = filters.goal.partition(":")
-    if owner.isdigit() and key:
+    if _number(owner) and key:
         # goal keys are a JSON list: the candidates are few (one member's entries), so the
         # list is checked in Python after SQL narrowed them to the tandem
         query = query.where(JournalEntry.tandem_id == int(owner))

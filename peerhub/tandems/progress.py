@@ -172,7 +172,7 @@ def answer(
         for goal in check_in.goals:
             name = f"goal_{goal['key']}"
             raw = str(ratings.get(goal["key"], "")).strip().rstrip("%").strip()
-            if not raw.isdigit() or not 0 <= int(raw) <= 100:
+            if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= 100:
                 raise Invalid(_("Rate “%(goal)s” from 0 to 100 %%.", goal=goal["title"]), name)
             progress[goal["key"]] = int(raw)
         mine = next((a for a in check_in.answers if a.user_id == user.id), None)
