@@ -31,6 +31,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     _init_logging()
     _init_extensions(app)
+    from peerhub.web.ids import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     _register_blueprints(app)
     _init_templates(app)
     return app

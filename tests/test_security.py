@@ -141,7 +141,69 @@ ID_FACTORIES = {
     "invitation_id": lambda app, owner: _invitation_of_others(app),
     "series_id": lambda app, owner: _series_of_others(app),
     "number": lambda app, owner: 0,
+    "entry_id": lambda app, owner: _entry_of_others(app),
+    "check_in_id": lambda app, owner: _check_in_of_others(app),
+    "achievement_id": lambda app, owner: _achievement_of_others(app),
+    "story_id": lambda app, owner: _story_of_others(app),
 }
+
+
+def _active_tandem_of_others(app) -> int:
+    """An active tandem of two others (both signed its first agreement)."""
+    from peerhub.accounts.models import User
+    from peerhub.tandems import service
+    from peerhub.tandems.models import Tandem
+
+    tandem_id = _intro_of_others(app, tandem=True)
+    with app.app_context():
+        for member_id in db.session.get(Tandem, tandem_id).member_ids():
+            member = db.session.get(User, member_id)
+            service.sign(member, tandem_id, 1, member.display_name, True)
+    return tandem_id
+
+
+def _first_member(tandem_id: int):
+    from peerhub.accounts.models import User
+    from peerhub.tandems.models import Tandem
+
+    return db.session.get(User, db.session.get(Tandem, tandem_id).member_ids()[0])
+
+
+def _entry_of_others(app) -> int:
+    """A journal entry another member shared with their tandem (the walker is not in it)."""
+    from peerhub.journal import service as journal
+
+    tandem_id = _active_tandem_of_others(app)
+    with app.app_context():
+        author = _first_member(tandem_id)
+        entry = journal.write(author, uuid.uuid4().hex, "Not yours", "Text", tandem_id=tandem_id)
+        return journal.share(author, entry.id).id
+
+
+def _check_in_of_others(app) -> int:
+    """The open check-in of an active tandem of two others."""
+    from peerhub.tandems import progress
+
+    tandem_id = _active_tandem_of_others(app)
+    with app.app_context():
+        return progress.start_check_in(_first_member(tandem_id), tandem_id).id
+
+
+def _achievement_of_others(app, story: bool = False) -> int:
+    """A goal an active tandem of two others reached (and the story one of them wrote)."""
+    from peerhub.tandems import progress
+
+    tandem_id = _active_tandem_of_others(app)
+    with app.app_context():
+        member = _first_member(tandem_id)
+        achievement = progress.mark_reached(member, tandem_id, "milestone", "m1")
+        if not story:
+            return achievement.id
+        return progress.write_story(member, achievement.id, "We did it.", True).id
+
+
+def _story_of_others(app) -> int:
+    return _achievement_of_others(app, story=True)
 
 
 def _series_of_others(app) -> int:

@@ -21,6 +21,7 @@ from peerhub.journal.models import BODY_MAX, TITLE_MAX, TOKEN_MAX, JournalEntry
 from peerhub.plaintext import clean
 from peerhub.tandems import service as tandems
 from peerhub.tandems.models import Tandem, TandemMember
+from peerhub.web.ids import ID_MAX
 
 QUICK_MAX = 2000
 # tandems whose goals and sessions an entry may name, and with which it may be shared
@@ -303,8 +304,8 @@ def unshare(user: User, entry_id: int, now: datetime | None = None) -> JournalEn
 
 
 def _number(text: str) -> bool:
-    """ASCII digits only ("²".isdigit() is true, and int() refuses it)."""
-    return text.isascii() and text.isdigit()
+    """ASCII digits only ("²".isdigit() is true, and int() refuses it), within an id's range."""
+    return text.isascii() and text.isdigit() and 0 < int(text) <= ID_MAX
 
 
 def _like(text: str) -> str:

@@ -15,6 +15,7 @@ from peerhub.journal import formatting, service
 from peerhub.journal.models import BODY_MAX, TITLE_MAX, JournalEntry
 from peerhub.tandems import service as tandems
 from peerhub.web.htmx import redirect_after_post, render, wants_fragment
+from peerhub.web.ids import db_id, db_index, page_number
 
 bp = Blueprint("journal", __name__)
 
@@ -32,15 +33,26 @@ def _me() -> User:
 
 
 def _session_arg(source) -> tuple[int, int] | None:
-    series_id, number = source.get("series_id", type=int), source.get("number", type=int)
-    return (series_id, number) if series_id and number else None
+    series_id = source.get("series_id", type=db_id)
+    number = source.get("number", type=db_index)
+    return (series_id, number) if series_id is not None and number is not None else None
+
+
+def _named_id(value: str | None) -> int | None:
+    """A tandem the form names: none when left empty; 404 for a value naming nothing."""
+    if not (value or "").strip():
+        return None
+    try:
+        return db_id(value)
+    except ValueError:
+        abort(404)
 
 
 def _filters() -> service.Filters:
     args = request.args
     return service.Filters(
         text=args.get("q", "")[:100].strip(),
-        tandem_id=args.get("tandem", type=int),
+        tandem_id=args.get("tandem", type=db_id),
         goal=args.get("goal", "")[:40],
         shared=args.get("shared", "") if args.get("shared") in ("shared", "private") else "",
         session=args.get("session") == "1",
@@ -52,7 +64,7 @@ def index():
     """The member's own entries, newest first, searched and filtered; htmx swaps the list."""
     me = _me()
     filters = _filters()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number(request.args.get("page"))
     query = service.search(me, filters)
     results = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
     context = {
@@ -85,7 +97,7 @@ def _typed(entry: JournalEntry | None = None) -> dict:
     return {
         "title": form.get("title", ""),
         "body": form.get("body", ""),
-        "tandem_id": form.get("tandem", type=int),
+        "tandem_id": _named_id(form.get("tandem")),
         "session": session,
         "goals": form.getlist("goals"),
     }
@@ -256,7 +268,7 @@ def _sharing_answer(entry_id: int, action, done: str):
 
 @bp.post("/journal/<int:entry_id>/share")
 def share(entry_id: int):
-    tandem_id = request.form.get("tandem", type=int)
+    tandem_id = _named_id(request.form.get("tandem"))
     return _sharing_answer(
         entry_id,
         lambda: service.share(_me(), entry_id, tandem_id),

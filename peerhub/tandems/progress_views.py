@@ -18,6 +18,7 @@ from peerhub.tandems.models import REFLECTION_MAX, STORY_MAX, Tandem
 from peerhub.tandems.views import _me, _tandem, bp
 from peerhub.web.charts import line_chart
 from peerhub.web.htmx import redirect_after_post, render, wants_fragment
+from peerhub.web.ids import page_number
 
 SUCCESSES_PER_PAGE = 20
 
@@ -296,9 +297,12 @@ def withdraw(story_id: int):
 @bp.get("/successes")
 def successes():
     """The community's successes: stories every member of a tandem agreed to share."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number(request.args.get("page"))
     stories, total = progress.published(page, SUCCESSES_PER_PAGE)
     pages = max((total + SUCCESSES_PER_PAGE - 1) // SUCCESSES_PER_PAGE, 1)
+    if page > pages:  # past the last page: show the last one
+        page = pages
+        stories, total = progress.published(page, SUCCESSES_PER_PAGE)
     return render(
         "tandems/successes.html",
         None,
