@@ -65,6 +65,7 @@ def _init_extensions(app: Flask) -> None:
     from peerhub.journal import models as _journal  # noqa: F401
     from peerhub.matching import models as _matching  # noqa: F401
     from peerhub.meetings import models as _meetings  # noqa: F401
+    from peerhub.moderation import models as _moderation  # noqa: F401
     from peerhub.notifications import models as _notifications  # noqa: F401
     from peerhub.profiles import models as _profiles  # noqa: F401
     from peerhub.tandems import models as _tandems  # noqa: F401

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, event, inspect
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from peerhub.extensions import UTCDateTime, db, utcnow
@@ -51,6 +51,9 @@ class User(UserMixin, db.Model):
     # When the name, language or zone last changed: what others' calendar feeds show of a
     # member (their Last-Modified must move with it). None: never since signing up.
     details_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A suspension ends at `suspended_until`; the reason is shown when login is refused.
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status_reason: Mapped[str | None] = mapped_column(Text)
 
     consents: Mapped[list[Consent]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="Consent.given_at"

@@ -245,3 +245,5 @@ class IntroMessage(db.Model):
     )
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # hidden by a moderator: its words no longer show in the thread
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

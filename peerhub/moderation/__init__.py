@@ -1,1 +1,2 @@
-"""Moderation: the role check for the whole area, and (so far) the shared tag vocabulary."""
+"""Moderation: reports and cases, moderator actions and appeals, the audit log, member
+administration, community figures, and the shared tag vocabulary."""

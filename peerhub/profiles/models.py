@@ -96,6 +96,8 @@ class Profile(db.Model):
     capacity: Mapped[int] = mapped_column(Integer, default=2)
     status: Mapped[str] = mapped_column(String(16), default="open")
     visibility: Mapped[str] = mapped_column(String(16), default="members")
+    # hidden by a moderator: nobody else sees the profile until the action is lifted
+    hidden_by_moderator_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Derived from `languages` and `windows` by the service, so the directory filters one row.
     language_mask: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     weekday_mask: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
