@@ -266,12 +266,7 @@ def tick(now: datetime | None = None) -> tuple[int, int]:
     ).all()
     for tandem_id in due:
         with transaction():
-            tandem = db.session.scalar(
-                select(Tandem)
-                .where(Tandem.id == tandem_id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
+            tandem = service.locked(tandem_id)
             if tandem.state != "active" or tandem.next_check_in_on is None:
                 continue
             if tandem.next_check_in_on > today:

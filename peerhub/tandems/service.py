@@ -81,6 +81,16 @@ def tandem_for(user: User, tandem_id: int, lock: bool = False) -> Tandem:
     return tandem
 
 
+def locked(tandem_id: int) -> Tandem:
+    """The tandem row, locked and read afresh (timed work that no member asked for)."""
+    return db.session.scalar(
+        select(Tandem)
+        .where(Tandem.id == tandem_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def tandems_of(user_id: int, states: tuple[str, ...] = BINDING_STATES) -> list[Tandem]:
     """The member's tandems in `states`, newest first."""
     return list(
@@ -841,12 +851,7 @@ def tick(now: datetime | None = None) -> int:
     ).all()
     for tandem_id in candidates:
         with transaction():
-            tandem = db.session.scalar(
-                select(Tandem)
-                .where(Tandem.id == tandem_id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
+            tandem = locked(tandem_id)
             agreement = agreement_of(tandem)
             if tandem.term_reminded_at is not None or not term_ending(
                 tandem, agreement, now.date()
