@@ -161,9 +161,7 @@ class Appeal(db.Model):
     action_id: Mapped[int] = mapped_column(
         ForeignKey("moderation_action.id", ondelete="CASCADE"), unique=True
     )
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="SET NULL")
-    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -383,9 +383,7 @@ def test_journal_check_in_reached_and_feedback(browser, live, a11y):
     shot(page, "reflection-9-bob-charts")
 
     # he marks the first goal as reached: a plain form, back to the tandem page
-    goal = page.locator("#goals .goal").filter(
-        has=page.get_by_role("heading", name=GOALS[0])
-    )
+    goal = page.locator("#goals .goal").filter(has=page.get_by_role("heading", name=GOALS[0]))
     goal.locator(f'form[action="/tandems/{tandem_id}/reached"] button').click()
     expect(page).to_have_url(tandem_url + "#goals")
     expect(page.get_by_role("heading", level=1)).to_have_text("Dein Tandem mit Alice")
@@ -393,14 +391,10 @@ def test_journal_check_in_reached_and_feedback(browser, live, a11y):
     celebration = page.locator("#goals .celebration[role=status]")
     expect(celebration).to_have_count(1)
     expect(celebration.get_by_role("heading")).to_contain_text(GOALS[0])
-    goal = page.locator("#goals .goal").filter(
-        has=page.get_by_role("heading", name=GOALS[0])
-    )
+    goal = page.locator("#goals .goal").filter(has=page.get_by_role("heading", name=GOALS[0]))
     expect(goal.locator(".state-badge.state-reached")).to_have_count(1)
     expect(goal.locator('form[action$="/unmark"]')).to_have_count(1)
-    other = page.locator("#goals .goal").filter(
-        has=page.get_by_role("heading", name=GOALS[1])
-    )
+    other = page.locator("#goals .goal").filter(has=page.get_by_role("heading", name=GOALS[1]))
     expect(other.locator(".state-badge")).to_have_count(0)
     with live.app.app_context():
         reached = db.session.scalars(
