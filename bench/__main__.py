@@ -20,7 +20,7 @@ from collections.abc import Callable
 from flask import Flask
 from sqlalchemy import insert, text
 
-from bench import calendar, directory, intros, matching, reflection, tandems
+from bench import calendar, directory, figures, intros, matching, reflection, tandems
 from peerhub import create_app
 from peerhub.accounts.passwords import hash_password
 from peerhub.extensions import db, utcnow
@@ -142,6 +142,7 @@ def run(url: str, database: str) -> None:
     matching.round_of(app, database)
     calendar.run(app, database, viewer, member, report)
     reflection.run(app, database, viewer, member, report)
+    figures.run(app, database, viewer, member, report)
     with app.app_context():
         db.engine.dispose()
 

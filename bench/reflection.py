@@ -417,7 +417,7 @@ def statements(app: Flask) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def _page(
+def page(
     app: Flask,
     database: str,
     client: FlaskClient,
@@ -478,15 +478,15 @@ def run(
     print(f"success stories published {database}: {stories} stories", flush=True)
     print(f"reflection seeding time {database}: {time.perf_counter() - start:.1f} s", flush=True)
 
-    _page(app, database, client, "journal list", "/journal", report)
+    page(app, database, client, "journal list", "/journal", report)
     for name, url in (
         ("search", f"/journal?q={SEARCH_WORD}"),
         ("search with filters", f"/journal?q={SEARCH_WORD}&shared=shared"),
     ):
         print(f"journal {name} matches {database}: {found[name]} entries", flush=True)
-        _page(app, database, client, f"journal {name}", url, report)
+        page(app, database, client, f"journal {name}", url, report)
     print(f"journal entry body {database}: {long_body} characters", flush=True)
-    _page(app, database, client, "journal entry", f"/journal/{entry_id}", report)
+    page(app, database, client, "journal entry", f"/journal/{entry_id}", report)
 
     with app.app_context(), force_locale("en"):
         tandem = db.session.get(Tandem, tandem_id)
@@ -499,12 +499,12 @@ def run(
     print(f"tandem check-ins {database}: {check_ins} check-ins", flush=True)
     print(f"tandem goal charts {database}: {len(journeys)} charts", flush=True)
     print(f"tandem chart points {database}: {points} points", flush=True)
-    _page(app, database, client, "tandem page with goal charts", f"/tandems/{tandem_id}", report)
-    _page(app, database, client, "check-ins page", f"/tandems/{tandem_id}/check-ins", report)
-    _page(app, database, client, "term review page", f"/tandems/{tandem_id}/review", report)
+    page(app, database, client, "tandem page with goal charts", f"/tandems/{tandem_id}", report)
+    page(app, database, client, "check-ins page", f"/tandems/{tandem_id}/check-ins", report)
+    page(app, database, client, "term review page", f"/tandems/{tandem_id}/review", report)
 
-    _page(app, database, client, "successes page", "/successes", report)
-    _page(app, database, client, "successes page 100", "/successes?page=100", report)
+    page(app, database, client, "successes page", "/successes", report)
+    page(app, database, client, "successes page 100", "/successes?page=100", report)
 
     with app.app_context(), force_locale("en"):
         due = _make_due(viewer_id, now.date())
@@ -529,4 +529,4 @@ def run(
         waiting = len(progress.due_for(db.session.get(User, viewer_id)))
         db.session.rollback()
     print(f"viewer check-ins due {database}: {waiting} check-ins", flush=True)
-    _page(app, database, client, "member home with check-ins due", "/", report)
+    page(app, database, client, "member home with check-ins due", "/", report)
