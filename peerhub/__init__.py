@@ -61,6 +61,7 @@ def _init_extensions(app: Flask) -> None:
 
     from peerhub.accounts import models as _accounts  # noqa: F401 - register tables
     from peerhub.calendar import models as _calendar  # noqa: F401
+    from peerhub.community import models as _community  # noqa: F401
     from peerhub.intros import models as _intros  # noqa: F401
     from peerhub.journal import models as _journal  # noqa: F401
     from peerhub.matching import models as _matching  # noqa: F401
@@ -76,11 +77,13 @@ def _register_blueprints(app: Flask) -> None:
     from peerhub.accounts import cli as accounts_cli
     from peerhub.accounts import views as accounts
     from peerhub.calendar import views as calendar
+    from peerhub.community import views as community
     from peerhub.intros import cli as tick_cli
     from peerhub.intros import views as intros
     from peerhub.journal import views as journal
     from peerhub.matching import views as matching
     from peerhub.meetings import views as meetings
+    from peerhub.moderation import report_views as reports
     from peerhub.moderation import views as moderation
     from peerhub.notifications import cli as mail_cli
     from peerhub.notifications import views as notifications
@@ -96,11 +99,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(profiles.bp)
     app.register_blueprint(matching.bp)
     app.register_blueprint(moderation.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(intros.bp)
     app.register_blueprint(tandems.bp)
     app.register_blueprint(meetings.bp)
     app.register_blueprint(journal.bp)
     app.register_blueprint(calendar.bp)
+    app.register_blueprint(community.bp)
     app.register_blueprint(tick_cli.bp)
     app.register_blueprint(profile_seed.bp)
     app.register_blueprint(accounts_cli.bp)
@@ -141,9 +146,11 @@ def _init_templates(app: Flask) -> None:
     from flask_login import current_user
 
     from peerhub.notifications.service import notification_text, unread_count
+    from peerhub.web.reauth import recently_logged_in
     from peerhub.web.timefmt import zone_name
 
     app.jinja_env.globals["notification_text"] = notification_text
+    app.jinja_env.globals["recently_logged_in"] = recently_logged_in
 
     @app.context_processor
     def _layout_context() -> dict[str, Any]:

@@ -51,6 +51,8 @@ def from_environment(instance_path: str) -> dict:
         "RESET_LIMIT": os.environ.get("RESET_LIMIT", "5 per 30 minutes"),
         "SIGNUP_LIMIT": os.environ.get("SIGNUP_LIMIT", "10 per hour"),
         "EMAIL_CHANGE_LIMIT": os.environ.get("EMAIL_CHANGE_LIMIT", "5 per 30 minutes"),
+        "REPORT_LIMIT": os.environ.get("REPORT_LIMIT", "10 per hour"),
+        "APPEAL_LIMIT": os.environ.get("APPEAL_LIMIT", "10 per hour"),
         # Imprint (Impressum): who runs this community. Required in production.
         **{name: os.environ.get(name, value) for name, value in DEV_IMPRINT.items()},
         # Privacy notice version members consent to at sign-up.

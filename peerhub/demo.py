@@ -188,6 +188,26 @@ def _demo_intros(users: dict[str, User]) -> None:
         intros.accept_time(carol, request.id, request.open_slots[0].id)
         break
     _demo_tandem(bob, crowd)
+    _demo_reports(crowd)
+
+
+def _demo_reports(crowd: list[User]) -> None:
+    """Two open cases in the moderators' queue: a profile reported twice as spam, and a
+    member reported once with a concern, so `/moderation/queue` has work to show."""
+    from peerhub.moderation import cases
+
+    reports = (
+        (20, "profile", 30, "spam", "The profile only advertises paid courses."),
+        (21, "profile", 30, "spam", "Sent me a link to a sales page right away."),
+        (22, "member", 31, "other", "Asked for my phone number twice in the first message."),
+    )
+    for reporter, kind, target, category, details in reports:
+        if max(reporter, target) >= len(crowd):
+            return
+        try:
+            cases.report(crowd[reporter], kind, crowd[target].id, category, details)
+        except DomainError:
+            continue  # that one cannot be reported by this member (hidden, blocked …)
 
 
 def _demo_tandem(bob: User, crowd: list[User]) -> None:

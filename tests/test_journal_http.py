@@ -14,11 +14,14 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
+from peerhub.accounts.models import User
 from peerhub.extensions import db
 from peerhub.journal import service as journal
 from peerhub.journal.models import JournalEntry
+from peerhub.moderation import cases
 from tests.conftest import HX_BOOSTED, HX_PARTIAL, make_user
 from tests.session_factories import active_tandem, sessions_of, user
 
@@ -490,6 +493,9 @@ def test_no_moderation_page_shows_journal_text(app, auth, alice, bob, mod, admin
         db.session.add(proposal)
         db.session.commit()
         round_id = round_.id
+        with force_locale("en"):  # a case about Bob, so its page is walked too
+            filed = cases.report(db.session.get(User, alice.id), "member", bob.id, "other", "Hm.")
+        case_id = filed.report.case_id
     rules = [
         r
         for r in app.url_map.iter_rules()
@@ -499,7 +505,8 @@ def test_no_moderation_page_shows_journal_text(app, auth, alice, bob, mod, admin
     for persona in (mod, admin):
         moderator = browser(app, auth, persona)
         for rule in rules:
-            path = rule.build({"round_id": round_id} if rule.arguments else {})[1]
+            ids = {"round_id": round_id, "user_id": alice.id, "case_id": case_id}
+            path = rule.build({k: v for k, v in ids.items() if k in rule.arguments})[1]
             answer = moderator.get(path)
             assert answer.status_code == 200, (path, answer.status_code)
             body = html(answer)

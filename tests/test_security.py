@@ -145,7 +145,64 @@ ID_FACTORIES = {
     "check_in_id": lambda app, owner: _check_in_of_others(app),
     "achievement_id": lambda app, owner: _achievement_of_others(app),
     "story_id": lambda app, owner: _story_of_others(app),
+    "message_id": lambda app, owner: _message_of_others(app),
+    "case_id": lambda app, owner: _moderation_about(app, owner, "case"),
+    "action_id": lambda app, owner: _moderation_about(app, owner, "action"),
+    "appeal_id": lambda app, owner: _moderation_about(app, owner, "appeal"),
+    "invite_id": lambda app, owner: _invite_link(app),
 }
+
+
+def _invite_link(app) -> int:
+    """An invite link an admin made (admin pages answer 404 to members)."""
+    from datetime import timedelta
+
+    from peerhub.community.models import InviteLink
+
+    with app.app_context():
+        invite = InviteLink(
+            token_hash=uuid.uuid4().hex, max_uses=1, expires_at=utcnow() + timedelta(days=1)
+        )
+        db.session.add(invite)
+        db.session.commit()
+        return invite.id
+
+
+def _message_of_others(app) -> int:
+    """A message in an intro thread of two other members."""
+    from peerhub.accounts.models import User
+    from peerhub.intros import service as intros
+    from peerhub.intros.models import IntroRequest
+
+    request_id = _intro_of_others(app)
+    with app.app_context():
+        author = db.session.get(User, db.session.get(IntroRequest, request_id).requester_id)
+        return intros.post_message(author, request_id, "Not yours to read").id
+
+
+def _moderation_about(app, owner, what: str) -> int:
+    """A case about `owner`, a moderator's warning of them, and their appeal against it."""
+    from peerhub.moderation.models import Appeal, ModerationAction, ReportCase
+
+    with app.app_context():
+        case = ReportCase(
+            target_kind="member",
+            target_id=owner.id,
+            subject_id=owner.id,
+            subject_name="X",
+            state="resolved",  # one open case per target: each call makes a closed one
+        )
+        db.session.add(case)
+        db.session.flush()
+        action = ModerationAction(
+            kind="warn", subject_id=owner.id, subject_name="X", case_id=case.id, reason="Kind."
+        )
+        db.session.add(action)
+        db.session.flush()
+        appeal = Appeal(action_id=action.id, user_id=owner.id, text="Sorry.")
+        db.session.add(appeal)
+        db.session.commit()
+        return {"case": case.id, "action": action.id, "appeal": appeal.id}[what]
 
 
 def _active_tandem_of_others(app) -> int:

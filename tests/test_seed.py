@@ -12,6 +12,7 @@ from peerhub.accounts.models import User
 from peerhub.accounts.passwords import hash_password, verify_password
 from peerhub.demo import DEMO_CROWD, DEMO_PASSWORD
 from peerhub.extensions import db
+from peerhub.moderation.models import ReportCase
 from peerhub.profiles import seed
 from peerhub.profiles.models import (
     CONTEXTS,
@@ -265,6 +266,9 @@ def test_seed_demo_gives_the_demo_logins_matching_profiles(app, runner):
             assert profile.city_key == (tag_key(profile.city) if profile.city else None)
         assert carol["profile"].city_key == "wien"
         assert demo["mod@example.org"]["profile"] is None  # staff need not be in the directory
+        # the moderators' queue has work to show: one profile reported twice, one member once
+        open_cases = db.session.scalars(select(ReportCase).where(ReportCase.state == "open"))
+        assert sorted(case.report_count for case in open_cases) == [1, 2]
     again = runner.invoke(args=["seed-demo"])
     assert "Seeded" not in again.output
     with app.app_context():

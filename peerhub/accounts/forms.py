@@ -110,3 +110,23 @@ class ChangeEmailForm(FlaskForm):
 class PreferencesForm(FlaskForm):
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validate_choice=False)
     timezone = _TimezoneField(_l("Time zone"))
+
+
+class ExportDataForm(FlaskForm):
+    # asked only when the last login is not recent
+    export_password = PasswordField(
+        _l("Your password, to confirm it is you"),
+        validators=[_at_most(PASSWORD_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class DeleteAccountForm(FlaskForm):
+    delete_password = PasswordField(
+        _l("Your password"),
+        validators=[InputRequired(_required), _at_most(PASSWORD_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    confirm = BooleanField(
+        _l("I understand: my account and my data are deleted at once and for good.")
+    )

@@ -26,6 +26,7 @@ from peerhub.accounts.passwords import (
     password_problem,
     verify_password,
 )
+from peerhub.community import service as community
 from peerhub.errors import Conflict, Invalid, NotAllowed
 from peerhub.extensions import db, transaction, utcnow
 from peerhub.notifications.service import notify, queue_mail
@@ -111,6 +112,7 @@ class SignUp:
     language: str
     timezone: str
     consent: bool
+    invite_token: str | None = None  # from an invite link (/join/<token>)
 
 
 def sign_up(data: SignUp) -> User | None:
@@ -118,9 +120,11 @@ def sign_up(data: SignUp) -> User | None:
 
     The caller answers the same whether or not the address was taken (None is
     returned then): a verified owner gets a notice, an unverified one a fresh
-    link, so a double click or a second try sends nothing confusing. Raises Invalid.
+    link, so a double click or a second try sends nothing confusing. Raises Invalid, and
+    NotAllowed, NotFound or InviteUnusable when the community's sign-up mode refuses.
     """
     email = normalise_email(data.email)
+    community.check_signup(email, data.invite_token)
     name = _check_display_name(data.display_name)
     language = _check_language(data.language)
     zone = _check_timezone(data.timezone)
@@ -135,6 +139,8 @@ def sign_up(data: SignUp) -> User | None:
             if existing is not None:
                 _tell_existing_owner(existing)
                 return None
+            if data.invite_token:
+                community.use_invite(data.invite_token)
             user = User(
                 email=email,
                 display_name=name,
@@ -143,9 +149,7 @@ def sign_up(data: SignUp) -> User | None:
                 timezone=zone,
             )
             user.consents.append(
-                Consent(
-                    purpose="privacy", policy_version=current_app.config["PRIVACY_POLICY_VERSION"]
-                )
+                Consent(purpose="privacy", policy_version=community.current_privacy_version())
             )
             db.session.add(user)
             db.session.flush()
@@ -172,6 +176,11 @@ def _tell_existing_owner(existing: User) -> None:
         login=absolute_url("accounts.login"),
         reset=absolute_url("accounts.forgot_password"),
     )
+
+
+def queue_verification(user: User) -> None:
+    """Queue a fresh confirmation link for `user` in the caller's transaction."""
+    _queue_verification(user)
 
 
 def resend_verification(user: User) -> None:
@@ -226,7 +235,12 @@ def authenticate(email: str, password: str) -> User:
     if not verify_password(user.password_hash if user else None, password or ""):
         raise wrong
     if not user.is_active:
-        raise NotAllowed(_("This account is suspended. Please contact the moderators."))
+        from peerhub.moderation.cases import login_refusal
+
+        # says until when and why (and links to an appeal); a suspension past its end lifts
+        refusal = login_refusal(user)
+        if refusal is not None:
+            raise refusal
     if not user.is_verified:
         resend_verification(user)
         raise NotVerified(
@@ -260,16 +274,23 @@ def request_password_reset(email: str) -> None:
         user = user_by_email(email)
         if user is None or not user.is_active:
             return
-        token = tokens.make_token(
-            tokens.RESET_PASSWORD, {"u": user.id, "p": tokens.fingerprint(user.password_hash)}
-        )
-        queue_mail(
-            user.email,
-            "password_reset",
-            user.language,
-            name=user.display_name,
-            link=absolute_url("accounts.reset_password", token=token),
-        )
+        queue_reset_link(user)
+
+
+def queue_reset_link(user: User, forced: bool = False) -> None:
+    """Queue a reset link for `user` in the caller's transaction; `forced`: a moderator
+    ended the password, and the mail says so instead of "you asked"."""
+    token = tokens.make_token(
+        tokens.RESET_PASSWORD, {"u": user.id, "p": tokens.fingerprint(user.password_hash)}
+    )
+    queue_mail(
+        user.email,
+        "password_reset",
+        user.language,
+        name=user.display_name,
+        link=absolute_url("accounts.reset_password", token=token),
+        forced=forced,
+    )
 
 
 def user_for_reset(token: str) -> User:
@@ -350,6 +371,7 @@ def request_email_change(user: User, password: str, new_email: str) -> None:
     email = normalise_email(new_email)
     if email == user.email:
         raise Invalid(_("This is already your e-mail address."), "email")
+    community.check_address(email)  # a community open to some domains keeps its members there
     with transaction():
         other = user_by_email(email)
         if other is not None:
@@ -384,6 +406,7 @@ def confirm_email_change(token: str) -> User:
     if user is None or user.email != payload.get("old"):
         raise Invalid(_("This confirmation link was already used or is not valid."))
     old, new = payload["old"], payload["new"]
+    community.check_address(new)  # the community may have been restricted since the link was sent
     try:
         with transaction():
             changed = db.session.execute(

@@ -18,12 +18,16 @@ from peerhub.accounts import service
 from peerhub.accounts.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
+    DeleteAccountForm,
+    ExportDataForm,
     ForgotPasswordForm,
     LoginForm,
     PreferencesForm,
     ResetPasswordForm,
     SignUpForm,
 )
+from peerhub.community import service as community
+from peerhub.community.views import INVITE_SESSION_KEY
 from peerhub.errors import Conflict, DomainError, Invalid, NotAllowed
 from peerhub.extensions import limiter, utcnow
 from peerhub.profiles import service as profiles
@@ -60,6 +64,13 @@ def signup():
     """Sign-up form; the answer is the same whether or not the address is taken."""
     if current_user.is_authenticated:
         return redirect(url_for("web.home"))
+    invite_token = session.get(INVITE_SESSION_KEY)
+    gate = community.signup_gate(invite_token)
+    if gate.closed_because:  # by invitation only, and no usable link
+        status = 403 if request.method == "POST" else 200
+        return render(
+            "community/invitation_only.html", None, status=status, message=gate.closed_because
+        )
     form = SignUpForm()
     if request.method == "GET":
         form.language.data = select_locale()
@@ -75,17 +86,22 @@ def signup():
                     language=form.language.data,
                     timezone=form.timezone.data,
                     consent=form.consent.data,
+                    invite_token=invite_token if gate.invite else None,
                 )
             )
         except Invalid as error:
             attach_error(form, error)
+        except DomainError as error:  # the invite link stopped working meanwhile
+            form.form_errors.append(error.message)
+            status = error.status
         else:
             security_event("signup", actor=user.id if user else None)
+            session.pop(INVITE_SESSION_KEY, None)
             session["lang"] = form.language.data
             return redirect_after_post(url_for("accounts.check_inbox"))
-    if form.is_submitted():
+    if form.is_submitted() and status == 200:
         status = 422
-    return render("accounts/signup.html", None, status=status, form=form)
+    return render("accounts/signup.html", None, status=status, form=form, gate=gate)
 
 
 @bp.get("/signup/check-inbox")
@@ -122,6 +138,7 @@ def login():
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     status = 200
+    appeal_url = None
     if form.validate_on_submit():
         try:
             user = service.authenticate(form.email.data, form.password.data)
@@ -129,6 +146,7 @@ def login():
             security_event("login_failed", target=type(error).__name__)
             form.form_errors.append(error.message)
             status = error.status if isinstance(error, NotAllowed) else 422
+            appeal_url = getattr(error, "appeal_url", None)  # a suspended member's appeal
         else:
             service.record_login(user, form.password.data)
             _login(user, remember=form.remember.data)
@@ -140,7 +158,7 @@ def login():
             return redirect_after_post(safe_next(form.next.data, first_stop), reload=True)
     elif form.is_submitted():
         status = 422
-    return render("accounts/login.html", None, status=status, form=form)
+    return render("accounts/login.html", None, status=status, form=form, appeal_url=appeal_url)
 
 
 @bp.post("/logout")
@@ -224,6 +242,8 @@ def settings_context(**forms):
         "password_form": forms.get("password_form") or ChangePasswordForm(formdata=None),
         "email_form": forms.get("email_form") or ChangeEmailForm(formdata=None),
         "saved": forms.get("saved"),
+        "export_form": forms.get("export_form") or ExportDataForm(formdata=None),
+        "delete_form": forms.get("delete_form") or DeleteAccountForm(formdata=None),
         **feed_context(),
     }
 
@@ -331,6 +351,82 @@ def confirm_email_change(token: str):
     flash(_("Your e-mail address is changed."), "success")
     return redirect(
         url_for("accounts.settings" if current_user.is_authenticated else "accounts.login")
+    )
+
+
+# --- data rights: export and deletion ---------------------------------------------------
+
+
+@bp.post("/settings/data/export")
+@login_required
+@limiter.limit("10 per hour")
+def export_data():
+    """All of the member's data as a ZIP, at once; asks for the password again unless the
+    last login is recent (422 with the card when it is wrong)."""
+    from peerhub.accounts import data
+    from peerhub.accounts.passwords import verify_password
+    from peerhub.web.reauth import recently_logged_in
+
+    form = ExportDataForm()
+    if form.validate_on_submit():
+        if recently_logged_in() or verify_password(
+            current_user.password_hash, form.export_password.data or ""
+        ):
+            now = utcnow()
+            session["auth_at"] = now.timestamp()
+            body = data.export(current_user._get_current_object(), now)
+            security_event("data_exported", actor=current_user.id)
+            response = current_app.response_class(body, mimetype="application/zip")
+            name = f"peerhub-data-{now:%Y-%m-%d}.zip"
+            response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        security_event("data_export_reauth_failed", actor=current_user.id)
+        form.export_password.errors = [_("Your current password is not correct.")]
+    return render(
+        "accounts/settings.html",
+        "accounts/_data_export.html",
+        status=422,
+        **settings_context(export_form=form),
+    )
+
+
+@bp.post("/settings/delete")
+@login_required
+@limiter.limit("10 per hour")
+def delete_account():
+    """Delete the account and its data at once (password and a tick to confirm); then the
+    member is logged out. Answers the card with 422 when not confirmed."""
+    from peerhub.accounts import data
+
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        user_id, language = current_user.id, current_user.language
+        try:
+            data.delete_account(
+                current_user._get_current_object(),
+                form.delete_password.data,
+                form.confirm.data,
+                utcnow(),
+            )
+        except Invalid as error:
+            attach_error(form, error, {"password": "delete_password"})
+            security_event("account_delete_refused", actor=user_id)
+        else:
+            logout_user()
+            session.clear()
+            session["lang"] = language
+            security_event("account_deleted", actor=user_id)
+            flash(
+                _("Your account and your data are deleted. Thank you for your time here."),
+                "success",
+            )
+            return redirect_after_post(url_for("web.home"), reload=True)
+    return render(
+        "accounts/settings.html",
+        "accounts/_data_delete.html",
+        status=422,
+        **settings_context(delete_form=form),
     )
 
 

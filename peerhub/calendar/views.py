@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
 
-from flask import Blueprint, Response, abort, current_app, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -19,11 +18,11 @@ from peerhub.errors import NotFound
 from peerhub.extensions import utcnow
 from peerhub.tandems import service as tandems
 from peerhub.web.htmx import render
+from peerhub.web.reauth import mark_recent_login, recently_logged_in
 from peerhub.web.seclog import security_event
 
 bp = Blueprint("calendar", __name__)
 
-RECENT_LOGIN = timedelta(minutes=15)  # replacing the feed URL needs a login this recent
 FEED_PATH = re.compile(r"(/calendar/)[A-Za-z0-9_-]+(\.ics)")
 
 
@@ -114,12 +113,6 @@ def feed_context(token: str | None = None, **extra) -> dict:
     }
 
 
-def recently_logged_in() -> bool:
-    """Whether the member logged in (or confirmed their password) in the last minutes."""
-    at = session.get("auth_at")
-    return at is not None and utcnow().timestamp() - float(at) < RECENT_LOGIN.total_seconds()
-
-
 def _settings_page(status: int = 200, **context) -> Response:
     from peerhub.accounts.views import settings_context
 
@@ -144,7 +137,7 @@ def make_feed():
             security_event("feed_token_reauth_failed", actor=current_user.id)
             message = _("Please enter your current password.")
             return _settings_page(422, **feed_context(feed_error=message))
-        session["auth_at"] = utcnow().timestamp()
+        mark_recent_login()
     token = service.new_token(current_user._get_current_object())
     return _settings_page(**feed_context(token))
 

@@ -7,6 +7,7 @@ from flask import Blueprint
 
 from peerhub.intros import service as intros
 from peerhub.meetings import service as meetings
+from peerhub.moderation import cases as moderation
 from peerhub.tandems import progress
 from peerhub.tandems import service as tandems
 
@@ -17,7 +18,8 @@ bp = Blueprint("tick_cli", __name__, cli_group=None)
 def tick() -> None:
     """Expire unanswered intro requests, send reminders and after-call prompts, ask tandems
     near the end of their term how to go on, remind members of tomorrow's sessions, and
-    open the check-ins that are due, reminding who has not answered (idempotent)."""
+    open the check-ins that are due, reminding who has not answered, and end suspensions
+    whose time is over (idempotent)."""
     report = intros.tick()
     click.echo(
         f"intro requests: {report.expired} expired, {report.reminded} reminded, "
@@ -27,3 +29,4 @@ def tick() -> None:
     click.echo(f"sessions: {meetings.tick()} reminders sent")
     opened, reminded = progress.tick()
     click.echo(f"check-ins: {opened} opened, {reminded} reminders sent")
+    click.echo(f"suspensions: {moderation.tick()} ended")

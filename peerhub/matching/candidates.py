@@ -63,6 +63,7 @@ def load_candidates(user_ids: Iterable[int]) -> dict[int, Candidate]:
             User.status,
             User.email_verified_at,
             Profile.visibility,
+            Profile.hidden_by_moderator_at,
             Profile.status.label("profile_status"),
             Profile.capacity,
             bound_count(User.id).label("bound"),
@@ -96,7 +97,8 @@ def load_candidates(user_ids: Iterable[int]) -> dict[int, Candidate]:
         windows[user_id].append((weekday, start, end))
     out = {}
     for row in rows:
-        profile = _ProfileFacts(row.visibility, row.profile_status, row.capacity, row.bound)
+        visibility = "hidden" if row.hidden_by_moderator_at is not None else row.visibility
+        profile = _ProfileFacts(visibility, row.profile_status, row.capacity, row.bound)
         reason = unavailable_reason(row, profile)
         out[row.id] = Candidate(
             user_id=row.id,
@@ -342,6 +344,7 @@ def candidate_ids(
         .where(
             counted.c.user_id.not_in(excluded),
             Profile.visibility == "members",
+            Profile.hidden_by_moderator_at.is_(None),
             has_room_condition(),
             User.status == "active",
             User.email_verified_at.is_not(None),

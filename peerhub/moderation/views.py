@@ -263,3 +263,6 @@ def publish_round(round_id: int):
         return _("The round is published. Every member in it has been told.")
 
     return _round_action(round_id, action)
+
+
+from peerhub.moderation import figures_views, member_views, queue_views  # noqa: E402,F401

@@ -58,6 +58,8 @@ MAIL_SUBJECTS = {
     "tandem_invited": _l("%(name)s invites you into a peer-coaching group"),
     "tandem_joined": _l("%(name)s has joined your group"),
     "tandem_left": _l("%(name)s has left your group"),
+    "tandem_partner_gone": _l("Your tandem has ended: your partner has left PeerHub"),
+    "tandem_member_gone": _l("A member has left PeerHub and your group"),
     "tandem_group_formed": _l("Your group with %(names)s is forming"),
     "tandem_invitation_declined": _l("%(name)s will not join your group"),
     "term_ending": _l("Your term with %(names)s ends soon"),
@@ -76,6 +78,11 @@ MAIL_SUBJECTS = {
     "no_shows_you": _l(
         "Time to talk: you have reached the number of no-shows your agreement names"
     ),
+    "moderation_suspended": _l("Your PeerHub account is suspended"),
+    "moderation_banned": _l("Your PeerHub account is banned"),
+    "moderation_lifted": _l("You can log in to PeerHub again"),
+    "appeal_approved": _l("Your appeal was approved"),
+    "appeal_rejected": _l("Your appeal was reviewed"),
 }
 
 # Mails that share one template file (their text is chosen by the caller).
@@ -83,7 +90,18 @@ MAIL_FILES = {
     kind: "update"
     for kind in MAIL_SUBJECTS
     if kind.startswith(
-        ("intro_", "tandem_", "agreement_", "term_", "session_", "series_", "no_", "check_in_")
+        (
+            "intro_",
+            "tandem_",
+            "agreement_",
+            "term_",
+            "session_",
+            "series_",
+            "no_",
+            "check_in_",
+            "moderation_",
+            "appeal_",
+        )
     )
 }
 
@@ -140,6 +158,18 @@ NOTIFICATION_TEXTS = {
     "tandem_invited": _l("%(name)s invites you into their group with %(names)s."),
     "tandem_joined": _l("%(name)s has joined your group."),
     "tandem_left": _l("%(name)s has left your group; the rest of you go on."),
+    "tandem_partner_gone": _l(
+        "Your tandem partner has left PeerHub, so your tandem has ended and your future "
+        "sessions are cancelled. Thank you for the time you gave each other."
+    ),
+    "tandem_member_gone": _l("A member of your group has left PeerHub; the rest of you go on."),
+    "intro_partner_gone": _l(
+        "A member you were arranging an intro call with has left PeerHub, so the request is closed."
+    ),
+    "proposal_partner_gone": _l(
+        "A member of your matching-round proposal has left PeerHub, so it will not go ahead "
+        "this time. There will be other suggestions."
+    ),
     "tandem_group_formed": _l(
         "You and %(names)s all said yes: your group is forming. Next, write your agreement."
     ),
@@ -179,6 +209,21 @@ NOTIFICATION_TEXTS = {
     ),
     "story_published": _l("Everyone agreed: your success story is on the successes page."),
     "feedback_received": _l("%(name)s left feedback on your session of %(when)s."),
+    "report_actioned": _l(
+        "Your report about %(name)s was reviewed: we took action. Thank you for looking out "
+        "for the community."
+    ),
+    "report_dismissed": _l(
+        "Your report about %(name)s was reviewed: no action was needed. Thank you for telling "
+        "us all the same."
+    ),
+    "moderation_warned": _l("A moderator has sent you a warning. Please read it."),
+    "moderation_hid_message": _l("A moderator has hidden one of your messages. Read why."),
+    "moderation_hid_profile": _l(
+        "A moderator has hidden your profile: other members do not see it for now. Read why."
+    ),
+    "appeal_approved": _l("A moderator has approved your appeal: the decision is lifted."),
+    "appeal_rejected": _l("A moderator has read your appeal and rejected it. Read why."),
 }
 
 MAX_BACKOFF = timedelta(hours=1)

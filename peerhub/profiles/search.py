@@ -191,6 +191,7 @@ def _listed_for(viewer_id: int) -> list[ColumnElement[bool]]:
     blocked = blocked_either_way(viewer_id)
     return [
         Profile.visibility == "members",
+        Profile.hidden_by_moderator_at.is_(None),
         Profile.status == "open",
         User.status == "active",
         User.email_verified_at.is_not(None),

@@ -511,9 +511,13 @@ def _visible_member(viewer_id: int, user_id: int) -> User:
 
 def member_for(viewer_id: int, user_id: int) -> tuple[User, Profile]:
     """Another member and their profile as `viewer` may see them. Raises NotFound otherwise
-    (inactive, unconfirmed, blocked either way, or the viewer themself)."""
+    (inactive, unconfirmed, blocked either way, the viewer themself, or hidden by a
+    moderator)."""
     user = _visible_member(viewer_id, user_id)
-    return user, profile_view(user.id)
+    profile = profile_view(user.id)
+    if profile.hidden_by_moderator_at is not None:
+        raise NotFound("member")
+    return user, profile
 
 
 def block(viewer: User, user_id: int) -> None:

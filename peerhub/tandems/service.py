@@ -530,17 +530,23 @@ def leave_group(user: User, tandem_id: int, note: str = "", now: datetime | None
     note = clean(note, NOTE_MAX, "note")
     with transaction():
         tandem = tandem_for(user, tandem_id, lock=True)
-        _require_editable(tandem)
-        if len(tandem.members) < 3:
-            raise Conflict(_("A tandem of two ends together: end it instead."))
-        others = partners(tandem, user.id)
-        tandem.members = [m for m in tandem.members if m.user_id != user.id]
-        tandem.updated_at = now
-        db.session.merge(TandemDeparture(tandem_id=tandem.id, user_id=user.id, left_at=now))
-        db.session.flush()
-        for other in others:
+        for other in depart(tandem, user, now):
             _tell(other, "tandem_left", tandem, user, note=note)
     return tandem
+
+
+def depart(tandem: Tandem, user: User, now: datetime) -> list[User]:
+    """`user` leaves the (locked) group in the caller's transaction; returns the others, to
+    be told. Raises Conflict (a pair, or the group ended)."""
+    _require_editable(tandem)
+    if len(tandem.members) < 3:
+        raise Conflict(_("A tandem of two ends together: end it instead."))
+    others = partners(tandem, user.id)
+    tandem.members = [m for m in tandem.members if m.user_id != user.id]
+    tandem.updated_at = now
+    db.session.merge(TandemDeparture(tandem_id=tandem.id, user_id=user.id, left_at=now))
+    db.session.flush()
+    return others
 
 
 def end_early(
@@ -557,20 +563,29 @@ def end_early(
     note = clean(note, NOTE_MAX, "note")
     with transaction():
         tandem = tandem_for(user, tandem_id, lock=True)
-        if tandem.state == "ended":
-            return tandem
-        if tandem.state == "completed":
-            raise Conflict(_("This tandem is completed already."))
-        tandem.state, tandem.ended_at, tandem.ended_by_id = "ended", now, user.id
-        tandem.end_reason, tandem.updated_at = reason, now
-        mine = next(m for m in tandem.members if m.user_id == user.id)
-        if note:
-            mine.note = note
-        series.end_all(tandem.id, now, user.id)
-        _withdraw_invitations(tandem, now)
-        for other in partners(tandem, user.id):
+        for other in end_tandem(tandem, user, reason, now, note):
             _tell(other, "tandem_ended", tandem, user)
     return tandem
+
+
+def end_tandem(
+    tandem: Tandem, user: User, reason: str, now: datetime, note: str = ""
+) -> list[User]:
+    """`user` ends the (locked) tandem in the caller's transaction: future sessions are
+    cancelled, pending invitations withdrawn. Returns the others, to be told (nobody when
+    it had ended already). Raises Conflict (completed)."""
+    if tandem.state == "ended":
+        return []
+    if tandem.state == "completed":
+        raise Conflict(_("This tandem is completed already."))
+    tandem.state, tandem.ended_at, tandem.ended_by_id = "ended", now, user.id
+    tandem.end_reason, tandem.updated_at = reason, now
+    mine = next(m for m in tandem.members if m.user_id == user.id)
+    if note:
+        mine.note = note
+    series.end_all(tandem.id, now, user.id)
+    _withdraw_invitations(tandem, now)
+    return partners(tandem, user.id)
 
 
 def term_ending(tandem: Tandem, agreement: Agreement, today: date) -> bool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import text
 
 from peerhub.accounts.service import set_language as save_language
+from peerhub.community import service as community
 from peerhub.extensions import db, utcnow
 from peerhub.intros import service as intros
 from peerhub.meetings import service as meetings
@@ -45,16 +47,21 @@ def home():
 
 @bp.get("/privacy")
 def privacy():
-    """The privacy notice, in its current version."""
+    """The privacy notice, in its current version: the admins' text above the built-in one."""
     return render(
-        "web/privacy.html", None, policy_version=current_app.config["PRIVACY_POLICY_VERSION"]
+        "web/privacy.html",
+        None,
+        policy_version=community.current_privacy_version(),
+        policy_text=community.current_html("privacy", str(get_locale())),
     )
 
 
 @bp.get("/imprint")
 def imprint():
-    """Who runs PeerHub (Impressum)."""
-    return render("web/imprint.html", None)
+    """Who runs PeerHub (Impressum): the admins' text above the configured address."""
+    return render(
+        "web/imprint.html", None, policy_text=community.current_html("imprint", str(get_locale()))
+    )
 
 
 @bp.post("/language")
